@@ -1,0 +1,471 @@
+"""The `nexus` command line: every command a thin shell over a layer's public functions.
+
+Each command accepts `--json` for machine-readable output (a contract: fields are added, never
+renamed). Problems are reported in one clear line on stderr; no traceback reaches the user.
+Exit status: 0 succeeded, 3 partial (finished with row errors), 1 failed, 2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nexus.integration import IngestionError, ingest, runs, sources, write_snapshot
+from nexus.store import Store, StoreError, open_store, secrets
+from nexus.store.migrate import current_revision, head_revision, upgrade
+from nexus.store.tenants import add_tenant, get_tenant, list_tenants
+
+app = typer.Typer(
+    help="Nexus: Missouri MOSIS operational data platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+tenants_app = typer.Typer(
+    help="Tenants: the districts whose data Nexus keeps apart.", no_args_is_help=True
+)
+connections_app = typer.Typer(
+    help="Connections: how Nexus reaches a tenant's sources.", no_args_is_help=True
+)
+runs_app = typer.Typer(
+    help="Ingestion runs: list, inspect, read errors, rebuild snapshots.", no_args_is_help=True
+)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(connections_app, name="connections")
+app.add_typer(runs_app, name="runs")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def handles_errors(func: Callable) -> Callable:
+    """Turn a layer's error into one line on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (IngestionError, StoreError) as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _store(require_schema: bool = True) -> Store:
+    store = open_store()
+    if require_schema:
+        current = current_revision(store.engine)
+        if current is None:
+            raise StoreError("the database is not initialised: run `nexus init`")
+        if current != head_revision():
+            raise StoreError(
+                f"the database is at schema {current}, this Nexus needs {head_revision()}: "
+                f"run `nexus init` to upgrade"
+            )
+    return store
+
+
+@app.command()
+@handles_errors
+def init(as_json: JsonFlag = False) -> None:
+    """Create or upgrade the database to the newest schema."""
+    store = _store(require_schema=False)
+    before, after = upgrade(store.engine)
+    if as_json:
+        _emit_json({"database": store.settings.redacted_url(), "from": before, "to": after})
+    elif before == after:
+        out.print(f"database {store.settings.redacted_url()} is up to date (schema {after})")
+    else:
+        out.print(
+            f"database {store.settings.redacted_url()} upgraded {before or 'empty'} → {after}"
+        )
+
+
+# --- tenants ------------------------------------------------------------------------------------
+
+
+@tenants_app.command("add")
+@handles_errors
+def tenants_add(
+    code: Annotated[str, typer.Argument(help="Short code, e.g. springfield-r12.")],
+    name: Annotated[str, typer.Option("--name", help="Display name.")],
+    district_code: Annotated[
+        str | None,
+        typer.Option(
+            "--district-code", help="DESE county-district code (6 digits), if a Missouri district."
+        ),
+    ] = None,
+    nces_id: Annotated[str | None, typer.Option("--nces-id", help="NCES LEA id.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a tenant."""
+    store = _store()
+    with store.engine.begin() as conn:
+        tenant = add_tenant(conn, code, name, district_code, nces_id)
+    if as_json:
+        _emit_json(tenant.__dict__)
+    else:
+        out.print(f"tenant {tenant.code} added")
+
+
+@tenants_app.command("list")
+@handles_errors
+def tenants_list(as_json: JsonFlag = False) -> None:
+    """List tenants."""
+    store = _store()
+    with store.engine.connect() as conn:
+        found = list_tenants(conn)
+    if as_json:
+        _emit_json([t.__dict__ for t in found])
+        return
+    table = Table("code", "name", "district code", "NCES id")
+    for t in found:
+        table.add_row(t.code, t.name, t.county_district_code or "", t.nces_id or "")
+    out.print(table)
+
+
+# --- connections --------------------------------------------------------------------------------
+
+
+@connections_app.command("add")
+@handles_errors
+def connections_add(
+    name: Annotated[str, typer.Argument(help="Connection name, unique within the tenant.")],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="csv, campus-extract, campus-sql, oneroster.")
+    ],
+    url: Annotated[str, typer.Option("--url", help="Folder, database URL or REST base URL.")],
+    client_id: Annotated[str | None, typer.Option("--client-id")] = None,
+    client_secret_env: Annotated[
+        str | None,
+        typer.Option("--client-secret-env", help="Environment variable holding the secret."),
+    ] = None,
+    client_secret_file: Annotated[
+        str | None, typer.Option("--client-secret-file", help="File holding the secret.")
+    ] = None,
+    client_secret_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--client-secret-stdin",
+            help="Read the secret from stdin; stored encrypted with NEXUS_SECRET_KEY.",
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a connection. Secrets are stored by reference or encrypted, never printed."""
+    store = _store()
+    value = sys.stdin.readline().rstrip("\n") if client_secret_stdin else None
+    ref = secrets.reference(client_secret_env, client_secret_file)
+    with store.engine.begin() as conn:
+        t = get_tenant(conn, tenant)
+        connection = sources.add_connection(
+            conn,
+            t.tenant_id,
+            name,
+            kind,
+            url,
+            client_id=client_id,
+            secret_ref=ref,
+            secret_value=value,
+            secret_key=store.settings.secret_key,
+        )
+    if as_json:
+        _emit_json(_connection_json(connection, tenant))
+    else:
+        out.print(f"connection {name} added (secret: {connection.secret_held_as})")
+
+
+def _connection_json(c: sources.Connection, tenant_code: str) -> dict:
+    return {
+        "name": c.name,
+        "tenant": tenant_code,
+        "kind": c.kind,
+        "url": c.url,
+        "client_id": c.client_id,
+        "secret": c.secret_held_as,
+    }
+
+
+@connections_app.command("list")
+@handles_errors
+def connections_list(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """List a tenant's connections (secrets show only how they are held)."""
+    store = _store()
+    with store.engine.connect() as conn:
+        t = get_tenant(conn, tenant)
+        found = sources.list_connections(conn, t.tenant_id)
+    if as_json:
+        _emit_json([_connection_json(c, tenant) for c in found])
+        return
+    table = Table("name", "kind", "url", "client id", "secret")
+    for c in found:
+        table.add_row(c.name, c.kind, c.url, c.client_id or "", c.secret_held_as)
+    out.print(table)
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+
+@app.command("ingest")
+@handles_errors
+def ingest_command(
+    kind: Annotated[str, typer.Argument(help="csv, campus-extract, campus-sql or oneroster.")],
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="Folder, file, zip, database URL or REST URL; defaults to the connection's."
+        ),
+    ] = None,
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")] = ...,
+    connection: Annotated[str | None, typer.Option("--connection")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="Mapping YAML for csv sources.")
+    ] = None,
+    entities: Annotated[
+        str | None,
+        typer.Option(
+            "--entities", help="Comma-separated entities to take (default: all expected)."
+        ),
+    ] = None,
+    accept_type_changes: Annotated[
+        bool,
+        typer.Option(
+            "--accept-type-changes", help="Accept a SQL source whose column types changed."
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest a source into versioned source records, as one run."""
+    sources.check_kind(kind)
+    store = _store()
+    options: dict = {}
+    if mapping is not None:
+        options["mapping"] = str(mapping)
+    if entities:
+        options["entities"] = [e.strip() for e in entities.split(",") if e.strip()]
+    show_progress = not as_json and out.is_terminal
+    if show_progress:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        task = progress.add_task("starting", total=None)
+
+        def report(name: str, rows: int | None) -> None:
+            done = f" ({rows:,} rows)" if rows is not None else ""
+            progress.update(task, description=f"{name}{done}")
+
+        with progress:
+            result = ingest(
+                store,
+                tenant,
+                kind,
+                source,
+                connection_name=connection,
+                accept_type_changes=accept_type_changes,
+                options=options,
+                progress=report,
+            )
+    else:
+        result = ingest(
+            store,
+            tenant,
+            kind,
+            source,
+            connection_name=connection,
+            accept_type_changes=accept_type_changes,
+            options=options,
+        )
+    if as_json:
+        _emit_json(result.as_dict())
+    else:
+        _print_result(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_result(result: runs.RunResult) -> None:
+    colour = {"succeeded": "green", "partial": "yellow", "failed": "red"}[result.status]
+    out.print(f"run {result.run_id}: [{colour}]{result.status}[/{colour}]", highlight=False)
+    if result.files:
+        table = Table("file", "rows", "status", "reason")
+        for f in result.files:
+            table.add_row(f.name, f"{f.rows:,}", f.status, f.reason or "")
+        out.print(table)
+    if result.entities:
+        table = Table("entity", "new", "changed", "unchanged", "deleted", "errors")
+        for name, c in result.entities.items():
+            table.add_row(
+                name, *(f"{c[k]:,}" for k in ("new", "changed", "unchanged", "deleted", "errors"))
+            )
+        out.print(table)
+    if result.status == "failed" and result.reason:
+        err.print(f"[red]error:[/red] {result.reason}", highlight=False)
+    if result.error_total:
+        out.print(f"{result.error_total:,} row errors: `nexus runs errors {result.run_id}`")
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+
+@runs_app.command("list")
+@handles_errors
+def runs_list(
+    tenant: Annotated[str | None, typer.Option("--tenant")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """List recent ingestion runs."""
+    store = _store()
+    with store.engine.connect() as conn:
+        tenant_id = get_tenant(conn, tenant).tenant_id if tenant else None
+        found = runs.list_runs(conn, tenant_id, limit)
+    if as_json:
+        _emit_json(found)
+        return
+    table = Table("run", "kind", "source", "status", "started", "by")
+    for r in found:
+        table.add_row(
+            str(r["run_id"]),
+            r["kind"],
+            r["source"],
+            r["status"],
+            r["started_at"][:19],
+            r["started_by"],
+        )
+    out.print(table)
+
+
+@runs_app.command("show")
+@handles_errors
+def runs_show(run_id: int, as_json: JsonFlag = False) -> None:
+    """Show one run with its entities' counts."""
+    store = _store()
+    with store.engine.connect() as conn:
+        run = runs.get_run(conn, run_id)
+    if as_json:
+        _emit_json(run)
+        return
+    for key in (
+        "run_id",
+        "kind",
+        "source",
+        "status",
+        "reason",
+        "started_by",
+        "started_at",
+        "ended_at",
+        "error_total",
+    ):
+        out.print(f"{key:>12}: {run.get(key)}", highlight=False)
+    table = Table("entity", "mode", "new", "changed", "unchanged", "deleted", "errors")
+    for name, c in run["entities"].items():
+        table.add_row(
+            name,
+            c["mode"],
+            *(str(c[k]) for k in ("new", "changed", "unchanged", "deleted", "errors")),
+        )
+    out.print(table)
+
+
+@runs_app.command("files")
+@handles_errors
+def runs_files(run_id: int, as_json: JsonFlag = False) -> None:
+    """The files (or queries) a run read: size, sha256, rows, status, drift."""
+    store = _store()
+    with store.engine.connect() as conn:
+        found = runs.run_files(conn, run_id)
+    if as_json:
+        _emit_json(found)
+        return
+    table = Table("file", "entity", "rows", "status", "sha256", "reason")
+    for f in found:
+        table.add_row(
+            f["name"],
+            f["entity"] or "",
+            str(f["rows_read"]),
+            f["status"],
+            (f["sha256"] or "")[:12],
+            f["reason"] or "",
+        )
+    out.print(table)
+
+
+@runs_app.command("errors")
+@handles_errors
+def runs_errors(
+    run_id: int,
+    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    offset: Annotated[int, typer.Option("--offset")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Row errors of a run: file, line, column, value, reason."""
+    store = _store()
+    with store.engine.connect() as conn:
+        runs.get_run(conn, run_id)
+        found = runs.run_errors(conn, run_id, limit=limit, offset=offset)
+    if as_json:
+        _emit_json(found)
+        return
+    table = Table("file", "line", "column", "value", "reason")
+    for e in found:
+        table.add_row(
+            e["file"] or "",
+            str(e["line"] or ""),
+            e["column"] or "",
+            (e["value"] or "")[:40],
+            e["reason"],
+        )
+    out.print(table)
+
+
+@runs_app.command("snapshot")
+@handles_errors
+def runs_snapshot(
+    run_id: int,
+    entity: str,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
+    out_file: Annotated[Path | None, typer.Option("--out", help="File to write.")] = None,
+) -> None:
+    """Write an entity's records as they stood at a run, with the source's own columns."""
+    store = _store()
+    with store.engine.connect() as conn:
+        if out_file is None:
+            write_snapshot(conn, run_id, entity, sys.stdout, fmt)
+        else:
+            with out_file.open("w", encoding="utf-8", newline="") as handle:
+                count = write_snapshot(conn, run_id, entity, handle, fmt)
+            err.print(f"{count:,} records written to {out_file}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

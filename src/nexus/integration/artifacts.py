@@ -1,0 +1,56 @@
+"""Content-addressed originals: every ingested file is kept under `NEXUS_HOME/artifacts/`.
+
+An artifact's name is the sha256 of its bytes, so the same file ingested twice is stored once
+and a run can always point at exactly what it read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Artifact:
+    sha256: str
+    size_bytes: int
+    path: Path
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def keep(artifacts_dir: Path, original: Path) -> Artifact:
+    """Copy `original` into the artifact store (once per content) and return its address."""
+    sha, size = sha256_of(original)
+    target = artifacts_dir / sha[:2] / sha
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        shutil.copyfile(original, partial)
+        os.replace(partial, target)
+    return Artifact(sha256=sha, size_bytes=size, path=target)
+
+
+def keep_bytes(artifacts_dir: Path, data: bytes) -> Artifact:
+    """Store bytes produced by a connector (a SQL snapshot, a REST page set) as an artifact."""
+    sha = hashlib.sha256(data).hexdigest()
+    target = artifacts_dir / sha[:2] / sha
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    return Artifact(sha256=sha, size_bytes=len(data), path=target)

@@ -1,0 +1,32 @@
+"""Connectors, one module per source kind, behind the interface in `base.py`."""
+
+from __future__ import annotations
+
+from nexus.integration.connectors.base import Connector, ConnectorContext, Delivery
+from nexus.integration.errors import IngestionError
+
+
+def connector_for(kind: str) -> Connector:
+    """The connector for a source kind."""
+    if kind == "csv":
+        from nexus.integration.connectors.delimited import DelimitedConnector
+
+        return DelimitedConnector()
+    if kind == "campus-extract":
+        from nexus.integration.connectors.campus_extract import CampusExtractConnector
+
+        return CampusExtractConnector()
+    if kind == "campus-sql":
+        from nexus.integration.connectors.campus_sql import CampusSqlConnector
+
+        return CampusSqlConnector()
+    if kind == "oneroster":
+        from nexus.integration.connectors.oneroster import OneRosterConnector
+
+        return OneRosterConnector()
+    raise IngestionError(
+        f"unknown source kind {kind!r}: use csv, campus-extract, campus-sql or oneroster"
+    )
+
+
+__all__ = ["Connector", "ConnectorContext", "Delivery", "connector_for"]

@@ -1,0 +1,78 @@
+"""The one bulk-load path: Arrow data into a store table, by each engine's native route.
+
+DuckDB reads the Arrow stream directly (`INSERT … SELECT` over a registered relation);
+PostgreSQL receives it through `COPY … FROM STDIN` in CSV. No row-by-row INSERT on volume paths.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+
+_BATCH_ROWS = 200_000
+
+
+def _batches(data: pa.Table | pa.RecordBatchReader | Iterable[pa.RecordBatch]):
+    if isinstance(data, pa.Table):
+        yield from data.to_batches(max_chunksize=_BATCH_ROWS)
+    else:
+        yield from data
+
+
+def _qualified(table: sa.Table) -> str:
+    return f"{table.schema}.{table.name}" if table.schema else table.name
+
+
+def bulk_load(
+    conn: sa.Connection,
+    table: sa.Table,
+    data: pa.Table | pa.RecordBatchReader,
+) -> int:
+    """Append `data` (columns named as `table`'s, any subset) to `table`; returns rows loaded.
+
+    Runs inside the caller's transaction on `conn`.
+    """
+    schema = data.schema
+    columns = [name for name in schema.names]
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise ValueError(f"bulk_load into {_qualified(table)}: unknown columns {unknown}")
+    col_list = ", ".join(f'"{c}"' for c in columns)
+    if conn.dialect.name == "duckdb":
+        return _duckdb_load(conn, table, data, col_list)
+    if conn.dialect.name == "postgresql":
+        return _postgresql_copy(conn, table, data, col_list)
+    raise ValueError(f"no bulk load for dialect {conn.dialect.name}")
+
+
+def _duckdb_load(conn: sa.Connection, table: sa.Table, data, col_list: str) -> int:
+    raw = conn.connection.driver_connection
+    name = f"_nexus_bulk_{id(data):x}"
+    if isinstance(data, pa.RecordBatchReader):
+        data = pa.Table.from_batches(list(data), schema=data.schema)
+    raw.register(name, data)
+    try:
+        raw.execute(f"INSERT INTO {_qualified(table)} ({col_list}) SELECT {col_list} FROM {name}")
+    finally:
+        raw.unregister(name)
+    return data.num_rows
+
+
+def _postgresql_copy(conn: sa.Connection, table: sa.Table, data, col_list: str) -> int:
+    cursor = conn.connection.driver_connection.cursor()
+    rows = 0
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    sql = f"COPY {_qualified(table)} ({col_list}) FROM STDIN WITH (FORMAT csv)"
+    with cursor.copy(sql) as copy:
+        for batch in _batches(data):
+            if batch.num_rows == 0:
+                continue
+            buffer = io.BytesIO()
+            pacsv.write_csv(batch, buffer, options)
+            copy.write(buffer.getvalue())
+            rows += batch.num_rows
+    return rows
