@@ -464,7 +464,15 @@ def runs_snapshot(
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    try:
+        app()
+    except Exception as exc:  # the last guard: one line, never a traceback (NEXUS_DEBUG=1 shows it)
+        import os
+
+        if os.environ.get("NEXUS_DEBUG"):
+            raise
+        err.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {exc}", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

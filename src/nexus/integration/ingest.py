@@ -98,7 +98,7 @@ def ingest(
     except (IngestionError, StoreError) as exc:
         return run.fail(str(exc))
     except Exception as exc:
-        log.exception("run %s failed", run_id)
+        log.debug("run %s failed", run_id, exc_info=True)
         return run.fail(f"internal error: {type(exc).__name__}: {exc}")
 
 

@@ -87,6 +87,8 @@ class WorkArea:
     """An in-memory DuckDB where deliveries are parsed and checked, private to one run."""
 
     def __init__(self, temp_dir: Path | None = None) -> None:
+        if temp_dir is not None:
+            temp_dir.mkdir(parents=True, exist_ok=True)
         self._tmp = tempfile.TemporaryDirectory(prefix="nexus-work-", dir=temp_dir)
         self.dir = Path(self._tmp.name)
         self.db = duckdb.connect()
@@ -421,9 +423,9 @@ class WorkArea:
     def staged_rows(self, staged: StagedEntity, constants: dict[str, int]) -> pa.RecordBatchReader:
         """The staged rows with the run's constant columns, as an Arrow stream."""
         consts = ", ".join(f"{int(v)}::BIGINT AS {k}" for k, v in constants.items())
-        return self.db.execute(
+        return self.db.sql(
             f"SELECT {consts}, op, natural_key, checksum, payload, line FROM {staged.table}"
-        ).fetch_record_batch(100_000)
+        ).to_arrow_reader(100_000)
 
     def error_rows(self, staged: StagedEntity) -> list[dict]:
         cur = self.db.execute(

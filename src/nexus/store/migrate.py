@@ -7,12 +7,20 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.ddl.impl import DefaultImpl
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from nexus.store.tables import SCHEMAS
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DuckDBImpl(DefaultImpl):
+    """Lets Alembic migrate DuckDB through duckdb_engine (registered by being defined)."""
+
+    __dialect__ = "duckdb"
+    transactional_ddl = True
 
 
 def _config(connection: sa.Connection) -> Config:

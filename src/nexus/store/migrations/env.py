@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from alembic.ddl.impl import DefaultImpl
 
+import nexus.store.migrate  # noqa: F401  (registers Alembic's DuckDB implementation)
 from nexus.store.tables import metadata
-
-
-class DuckDBImpl(DefaultImpl):
-    """Lets Alembic migrate DuckDB through duckdb_engine."""
-
-    __dialect__ = "duckdb"
-    transactional_ddl = True
-
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only via `alembic` on the command line
