@@ -95,8 +95,11 @@ class WorkArea:
         self.db.execute("SET preserve_insertion_order = true")
         self.db.execute(f"SET temp_directory = {quote_literal(str(self.dir / 'spill'))}")
         self._n = 0
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
 
     def close(self) -> None:
+        for cursor in self._cursors:
+            cursor.close()
         self.db.close()
         self._tmp.cleanup()
 
@@ -423,7 +426,10 @@ class WorkArea:
     def staged_rows(self, staged: StagedEntity, constants: dict[str, int]) -> pa.RecordBatchReader:
         """The staged rows with the run's constant columns, as an Arrow stream."""
         consts = ", ".join(f"{int(v)}::BIGINT AS {k}" for k, v in constants.items())
-        return self.db.sql(
+        # A streaming result holds its connection until consumed: stream from a cursor.
+        cursor = self.db.cursor()
+        self._cursors.append(cursor)
+        return cursor.sql(
             f"SELECT {consts}, op, natural_key, checksum, payload, line FROM {staged.table}"
         ).to_arrow_reader(100_000)
 

@@ -56,7 +56,9 @@ def _duckdb_load(conn: sa.Connection, table: sa.Table, data, col_list: str) -> i
         data = pa.Table.from_batches(list(data), schema=data.schema)
     raw.register(name, data)
     try:
-        raw.execute(f"INSERT INTO {_qualified(table)} ({col_list}) SELECT {col_list} FROM {name}")
+        raw.execute(
+            f"INSERT INTO {_qualified(table)} ({col_list}) SELECT {col_list} FROM {name}"
+        ).fetchall()
     finally:
         raw.unregister(name)
     return data.num_rows
