@@ -115,7 +115,10 @@ def test_daily_run_versions_only_changes_and_old_snapshots_stay_exact(
         {"mapping.yaml": MAPPING, "students.csv": STUDENTS, "schools.csv": SCHOOLS},
     )
     _, first = ingest(nexus, folder)
-    changed = "student_id,last_name,birth_date,credits\n1,Ash,03/04/2012,2.5\n3,Cedar,05/06/2011,0\n4,Dogwood,01/01/2013,0\n"
+    changed = (
+        "student_id,last_name,birth_date,credits\n"
+        "1,Ash,03/04/2012,2.5\n3,Cedar,05/06/2011,0\n4,Dogwood,01/01/2013,0\n"
+    )
     write(folder, {"students.csv": changed})
     _, second = ingest(nexus, folder)
     assert second["entities"]["students"] == {
