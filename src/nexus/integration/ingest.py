@@ -89,9 +89,10 @@ def ingest(
         )
     run = _Run(store, tenant.tenant_id, source_system_id, run_id, progress)
     try:
-        context = run.context(tenant_code, connection, options or {})
         with WorkArea(store.settings.home / "work") as work:
             run.work = work
+            # Built once the work area exists: connectors write into `context.work_dir`.
+            context = run.context(tenant_code, connection, options or {})
             for delivery in connector.deliveries(source, context):
                 run.take(delivery, accept_type_changes)
             return run.apply()
@@ -186,6 +187,10 @@ class _Run:
             return
         status = runs.PARTIAL if staged.error_count else runs.SUCCEEDED
         file_id = self._file(delivery, staged, status=status, reason=staged.drift_note)
+        with self.store.engine.connect() as conn:
+            current = versioning.current_versions(conn, self.tenant_id, entity_id)
+        self.work.diff(staged, current, delivery.mode)
+        del current
         with self.store.engine.begin() as conn:
             bulk_load(
                 conn,
@@ -342,7 +347,7 @@ class _Run:
             mode = "skipped"
         else:
             counts = versioning.apply_entity(
-                conn, self.store, self.tenant_id, self.run_id, item.entity_id, delivery.mode
+                conn, self.store, self.tenant_id, self.run_id, item.entity_id, staged.unchanged
             )
             counts.errors = staged.error_count
             mode = delivery.mode

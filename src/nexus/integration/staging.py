@@ -28,6 +28,8 @@ _CHUNK = 1 << 22
 KEY_SEPARATOR = "\x1f"
 # Marks that line numbers come from the `<raw>_lines` table rather than from `rowid`.
 JOIN_LINES = "join"
+# How the work area types a rows column that is NULL in every row (Arrow's null type).
+_NO_TYPE = ('"NULL"', "NULL")
 
 _REJECT_REASONS = {
     "MISSING COLUMNS": "too few fields for the header",
@@ -77,6 +79,8 @@ class StagedEntity:
     columns_missing: list[str] = field(default_factory=list)
     failure: str | None = None
     drift_note: str | None = None
+    # Rows identical to their current version (set by `WorkArea.diff`).
+    unchanged: int = 0
 
     @property
     def failed(self) -> bool:
@@ -294,11 +298,17 @@ class WorkArea:
             if staged.columns_missing:
                 parts.append("columns missing: " + ", ".join(staged.columns_missing))
             staged.drift_note = "; ".join(parts) or None
+        if delivery.rows is not None and previous:
+            # A column NULL in every row has no type of its own this run (Arrow's null type):
+            # it is no type change, and the type on record stays the last one seen.
+            for name, kind in staged.column_types.items():
+                if kind in _NO_TYPE and name in previous:
+                    staged.column_types[name] = previous[name]
         if delivery.rows is not None and previous and not accept_type_changes:
             changed = [
                 f"{name} {previous[name]} -> {kind}"
                 for name, kind in staged.column_types.items()
-                if name in previous and previous[name] != kind
+                if name in previous and previous[name] != kind and previous[name] not in _NO_TYPE
             ]
             if changed:
                 raise IngestionError(
@@ -312,7 +322,7 @@ class WorkArea:
     ) -> None:
         key_cols = [quote_ident(k) for k in delivery.natural_key]
         if len(key_cols) == 1:
-            key_expr = key_cols[0]
+            key_expr = f"CAST({key_cols[0]} AS VARCHAR)"
         else:
             key_expr = f"concat_ws({quote_literal(KEY_SEPARATOR)}, {', '.join(key_cols)})"
             key_expr = (
@@ -332,7 +342,7 @@ class WorkArea:
             source = raw
         select_cols = ", ".join(quote_ident(c) for c in staged.columns)
         self.db.execute(
-            f"CREATE TABLE {rows} AS SELECT {lines} AS __line, {key_expr} AS __key, "
+            f"CREATE VIEW {rows} AS SELECT {lines} AS __line, {key_expr} AS __key, "
             f"{select_cols} FROM {source}"
         )
         checks = []
@@ -341,7 +351,7 @@ class WorkArea:
                 f"SELECT __line::BIGINT AS line, {quote_literal(key)}::VARCHAR AS column_name, "
                 f"NULL::VARCHAR AS value, "
                 f"'missing natural key value' AS reason, NULL::VARCHAR AS natural_key "
-                f"FROM {rows} WHERE nullif(trim({quote_ident(key)}), '') IS NULL"
+                f"FROM {rows} WHERE nullif(trim(CAST({quote_ident(key)} AS VARCHAR)), '') IS NULL"
             )
         if delivery.path is not None:
             for spec in delivery.columns.values():
@@ -402,6 +412,48 @@ class WorkArea:
         )
         staged.errors_table = errors
         staged.error_count = self.db.execute(f"SELECT count(*) FROM {errors}").fetchone()[0]
+        # The staged rows and errors are all that is needed from here: free the rest.
+        self.db.execute(f"DROP VIEW {rows}")
+        for table in (f"{raw}_lines", f"{raw}_recno", raw, rejects):
+            if table:
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def diff(self, staged: StagedEntity, current: pa.Table, mode: str) -> None:
+        """Keep only what changes the entity, against its current versions (key, checksum).
+
+        New and changed rows, tombstones of current keys and, for a bulk delivery, current keys
+        the delivery no longer holds (rows in error hold their key) become the rows to ship;
+        the rest is counted as unchanged and never leaves the work area.
+        """
+        cur, ship = self._name("cur"), self._name("ship")
+        self.db.register("_current", current)
+        try:
+            self.db.execute(
+                f"CREATE TABLE {cur} AS SELECT natural_key::VARCHAR AS natural_key, "
+                f"checksum::VARCHAR AS checksum FROM _current"
+            )
+        finally:
+            self.db.unregister("_current")
+        stg = staged.table
+        vanished = ""
+        if mode == "bulk":
+            vanished = (
+                f"UNION ALL SELECT 'delete', c.natural_key, NULL, NULL, NULL FROM {cur} c "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {stg} s WHERE s.natural_key = c.natural_key)"
+            )
+        self.db.execute(
+            f"CREATE TABLE {ship} AS SELECT s.op, s.natural_key, s.checksum, s.payload, s.line "
+            f"FROM {stg} s LEFT JOIN {cur} c ON c.natural_key = s.natural_key "
+            f"WHERE (s.op = 'upsert' AND (c.checksum IS NULL OR c.checksum <> s.checksum)) "
+            f"OR (s.op = 'delete' AND c.checksum IS NOT NULL) {vanished}"
+        )
+        staged.unchanged = self.db.execute(
+            f"SELECT count(*) FROM {stg} s JOIN {cur} c ON c.natural_key = s.natural_key "
+            f"WHERE s.op = 'upsert' AND s.checksum = c.checksum"
+        ).fetchone()[0]
+        self.db.execute(f"DROP TABLE {stg}")
+        self.db.execute(f"DROP TABLE {cur}")
+        staged.table = ship
 
     def _key_rejected_rows(self, delivery: Delivery, staged: StagedEntity, errors: str) -> None:
         """Read the natural key out of rows the reader rejected, so their record is kept."""
@@ -424,7 +476,7 @@ class WorkArea:
     # --- export --------------------------------------------------------------------------
 
     def staged_rows(self, staged: StagedEntity, constants: dict[str, int]) -> pa.RecordBatchReader:
-        """The staged rows with the run's constant columns, as an Arrow stream."""
+        """The rows to ship (after `diff`) with the run's constant columns, as an Arrow stream."""
         consts = ", ".join(f"{int(v)}::BIGINT AS {k}" for k, v in constants.items())
         # A streaming result holds its connection until consumed: stream from a cursor.
         cursor = self.db.cursor()

@@ -4,7 +4,9 @@ A version row holds (tenant, entity, natural key, checksum, payload) with the ru
 appeared in (`valid_from_run`) and the run it stopped being current in (`valid_to_run`). A run
 touches only what changed: new keys and changed checksums get a new version, the replaced
 version is closed; in a bulk delivery, keys that are gone are closed (deleted), except keys
-whose row was in error this time; in a delta delivery only tombstones delete. The snapshot of
+whose row was in error this time; in a delta delivery only tombstones delete. The run's work
+area compares the delivery with the current (key, checksum) pairs, so only changes travel to
+the store. The snapshot of
 run R is every version with valid_from_run <= R < valid_to_run (or still open).
 """
 
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from nexus.store import Store
+from nexus.store.bulk import bulk_read
 
 
 @dataclass
@@ -35,20 +39,33 @@ class EntityCounts:
         }
 
 
+def current_versions(conn: sa.Connection, tenant_id: int, entity_id: int) -> pa.Table:
+    """(natural_key, checksum) of the entity's current versions, for the run's work area."""
+    return bulk_read(
+        conn,
+        "SELECT natural_key, checksum FROM integration.source_records "
+        f"WHERE tenant_id = {int(tenant_id)} AND entity_id = {int(entity_id)} "
+        "AND valid_to_run IS NULL",
+    )
+
+
 def apply_entity(
     conn: sa.Connection,
     store: Store,
     tenant_id: int,
     run_id: int,
     entity_id: int,
-    mode: str,
+    unchanged: int,
 ) -> EntityCounts:
-    """Turn the run's staged rows of one entity into versions; inside the run's transaction."""
+    """Turn the run's shipped rows of one entity into versions; inside the run's transaction.
+
+    The shipped rows are only what changes the entity (see `WorkArea.diff`): upserts of new or
+    changed keys and deletes. They are classified again here against the current versions, so
+    the counts and versions are exact even if the entity moved since the work area looked.
+    """
     params = {"t": tenant_id, "r": run_id, "e": entity_id}
     if store.backend.advisory_locks:
-        conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(:t, :e)"), {"t": tenant_id, "e": entity_id}
-        )
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:t, :e)"), params)
     conn.execute(sa.text("DROP TABLE IF EXISTS nexus_classified"))
     conn.execute(
         sa.text(
@@ -59,11 +76,11 @@ def apply_entity(
             "LEFT JOIN integration.source_records c "
             "  ON c.tenant_id = s.tenant_id AND c.entity_id = s.entity_id "
             "  AND c.natural_key = s.natural_key AND c.valid_to_run IS NULL "
-            "WHERE s.tenant_id = :t AND s.run_id = :r AND s.entity_id = :e"
+            "WHERE s.tenant_id = :t AND s.run_id = :r AND s.entity_id = :e "
+            "AND s.op IN ('upsert', 'delete')"
         ),
         params,
     )
-    counts = EntityCounts()
     row = conn.execute(
         sa.text(
             "SELECT "
@@ -77,9 +94,8 @@ def apply_entity(
             "FROM nexus_classified"
         )
     ).one()
-    counts.new, counts.changed, counts.unchanged, counts.deleted = (int(v) for v in row)
-
-    # Close versions that were replaced or deleted by a tombstone.
+    new, changed, same, deleted = (int(v) for v in row)
+    counts = EntityCounts(new=new, changed=changed, unchanged=unchanged + same, deleted=deleted)
     conn.execute(
         sa.text(
             "UPDATE integration.source_records SET valid_to_run = :r "
@@ -89,22 +105,6 @@ def apply_entity(
         ),
         params,
     )
-    if mode == "bulk":
-        # A bulk delivery is the whole entity: a key it no longer holds is deleted, unless
-        # its row was in error this time (kept as 'keep' in the staging rows).
-        vanished = (
-            "FROM integration.source_records WHERE tenant_id = :t AND entity_id = :e "
-            "AND valid_to_run IS NULL AND NOT EXISTS (SELECT 1 FROM nexus_classified k "
-            "WHERE k.natural_key = integration.source_records.natural_key)"
-        )
-        counts.deleted += conn.execute(sa.text("SELECT count(*) " + vanished), params).scalar_one()
-        conn.execute(
-            sa.text(
-                "UPDATE integration.source_records SET valid_to_run = :r WHERE record_id IN "
-                "(SELECT record_id " + vanished + ") AND tenant_id = :t AND entity_id = :e"
-            ),
-            params,
-        )
     conn.execute(
         sa.text(
             "INSERT INTO integration.source_records (tenant_id, record_id, entity_id, "
@@ -116,6 +116,8 @@ def apply_entity(
         params,
     )
     conn.execute(sa.text("DROP TABLE nexus_classified"))
+    if store.backend.analyze_after_load and new + changed + deleted > 10_000:
+        conn.execute(sa.text("ANALYZE integration.source_records"))
     return counts
 
 

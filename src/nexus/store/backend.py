@@ -26,6 +26,9 @@ class Backend:
     advisory_locks: bool
     # A DuckDB file admits one writing process at a time.
     single_writer: bool
+    # PostgreSQL plans from statistics: a table just filled by COPY must be analysed, or the
+    # planner takes it for empty and joins it by nested loop. DuckDB keeps its own.
+    analyze_after_load: bool
 
     @property
     def is_duckdb(self) -> bool:
@@ -42,6 +45,7 @@ DUCKDB = Backend(
     unlogged_staging=False,
     advisory_locks=False,
     single_writer=True,
+    analyze_after_load=False,
 )
 POSTGRESQL = Backend(
     "postgresql",
@@ -49,6 +53,7 @@ POSTGRESQL = Backend(
     unlogged_staging=True,
     advisory_locks=True,
     single_writer=False,
+    analyze_after_load=True,
 )
 
 

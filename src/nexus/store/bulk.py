@@ -1,7 +1,9 @@
-"""The one bulk-load path: Arrow data into a store table, by each engine's native route.
+"""The bulk paths between Arrow and the store, by each engine's native route.
 
-DuckDB reads the Arrow stream directly (`INSERT … SELECT` over a registered relation);
-PostgreSQL receives it through `COPY … FROM STDIN` in CSV. No row-by-row INSERT on volume paths.
+`bulk_load` appends Arrow data to a table: DuckDB scans the Arrow stream directly
+(`INSERT … SELECT` over a registered relation); PostgreSQL receives it through
+`COPY … FROM STDIN` in CSV. `bulk_read` is the way back: a query's result as an Arrow table
+(DuckDB natively; PostgreSQL through `COPY … TO STDOUT`). No row-by-row loop on volume paths.
 """
 
 from __future__ import annotations
@@ -52,16 +54,14 @@ def bulk_load(
 def _duckdb_load(conn: sa.Connection, table: sa.Table, data, col_list: str) -> int:
     raw = conn.connection.driver_connection
     name = f"_nexus_bulk_{id(data):x}"
-    if isinstance(data, pa.RecordBatchReader):
-        data = pa.Table.from_batches(list(data), schema=data.schema)
     raw.register(name, data)
     try:
-        raw.execute(
+        inserted = raw.execute(
             f"INSERT INTO {_qualified(table)} ({col_list}) SELECT {col_list} FROM {name}"
         ).fetchall()
     finally:
         raw.unregister(name)
-    return data.num_rows
+    return int(inserted[0][0]) if inserted else 0
 
 
 def _postgresql_copy(conn: sa.Connection, table: sa.Table, data, col_list: str) -> int:
@@ -77,4 +77,31 @@ def _postgresql_copy(conn: sa.Connection, table: sa.Table, data, col_list: str) 
             pacsv.write_csv(batch, buffer, options)
             copy.write(buffer.getvalue())
             rows += batch.num_rows
+    if rows:
+        cursor.execute(f"ANALYZE {_qualified(table)}")
     return rows
+
+
+def bulk_read(conn: sa.Connection, query: str) -> pa.Table:
+    """The result of `query` (plain SQL, no parameters: inline only trusted integers)."""
+    if conn.dialect.name == "duckdb":
+        return conn.connection.driver_connection.sql(query).to_arrow_table()
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()
+        buffer = io.BytesIO()
+        with cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+        buffer.seek(0)
+        # Every column is read as text: the caller casts what it needs.
+        header = buffer.readline().decode().rstrip("\r\n").split(",")
+        buffer.seek(0)
+        return pacsv.read_csv(
+            buffer,
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    raise ValueError(f"no bulk read for dialect {conn.dialect.name}")

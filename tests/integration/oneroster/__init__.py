@@ -1,0 +1,1 @@
+"""OneRoster connector tests: CSV bundles, zips, manifests, and REST against a local fake."""
