@@ -160,6 +160,14 @@ def connections_add(
     client_secret_file: Annotated[
         str | None, typer.Option("--client-secret-file", help="File holding the secret.")
     ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            help="Connector option KEY=VALUE, repeatable (e.g. token_url=…, limit=500, "
+            "entities=students,enrollments).",
+        ),
+    ] = None,
     client_secret_stdin: Annotated[
         bool,
         typer.Option(
@@ -185,11 +193,23 @@ def connections_add(
             secret_ref=ref,
             secret_value=value,
             secret_key=store.settings.secret_key,
+            options=_options(option or []),
         )
     if as_json:
         _emit_json(_connection_json(connection, tenant))
     else:
         out.print(f"connection {name} added (secret: {connection.secret_held_as})")
+
+
+def _options(pairs: list[str]) -> dict:
+    options: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise IngestionError(f"--option {pair!r}: write KEY=VALUE")
+        key = key.strip()
+        options[key] = [v.strip() for v in value.split(",")] if key == "entities" else value
+    return options
 
 
 def _connection_json(c: sources.Connection, tenant_code: str) -> dict:
@@ -200,6 +220,7 @@ def _connection_json(c: sources.Connection, tenant_code: str) -> dict:
         "url": c.url,
         "client_id": c.client_id,
         "secret": c.secret_held_as,
+        "options": c.options,
     }
 
 

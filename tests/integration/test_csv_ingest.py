@@ -317,7 +317,10 @@ def test_nothing_delivered_fails_the_run(nexus, tenant, tmp_path):
     code, run = ingest(nexus, folder)
     assert code == 1
     assert run["status"] == "failed"
-    assert run["reason"].startswith("no file could be ingested: students.csv: expected file")
+    assert run["reason"] == (
+        "no file could be ingested: expected file students.csv was not delivered; "
+        "expected file schools.csv was not delivered"
+    )
 
 
 def test_vendor_drift_is_reported_on_the_file(nexus, tenant, tmp_path):

@@ -317,7 +317,7 @@ class _Run:
         if len(failed_files) == len(files):
             return self.fail(
                 "no file could be ingested: "
-                + "; ".join(f"{f.name}: {f.reason}" for f in failed_files[:5])
+                + "; ".join(f.reason or f.name for f in failed_files[:5])
             )
         errors = sum(p.staged.error_count for p in self.pending if p.staged)
         status = runs.PARTIAL if failed_files or errors else runs.SUCCEEDED
@@ -399,6 +399,7 @@ def _summary(failed_files: list[runs.FileOutcome]) -> str | None:
     if not failed_files:
         return None
     noun = "file" if len(failed_files) == 1 else "files"
+    # Each reason already names its file.
     return f"{len(failed_files)} {noun} failed: " + "; ".join(
-        f"{f.name}: {f.reason}" for f in failed_files
+        f.reason or f.name for f in failed_files
     )

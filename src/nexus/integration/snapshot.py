@@ -14,7 +14,7 @@ from typing import TextIO
 import sqlalchemy as sa
 
 from nexus.integration.errors import IngestionError
-from nexus.store.tables import ingestion_runs, source_entities
+from nexus.store.tables import ingestion_files, ingestion_runs, source_entities
 
 
 def snapshot_records(
@@ -39,6 +39,10 @@ def snapshot_records(
     ).first()
     if found is None:
         raise IngestionError(f"run {run_id}'s source has no entity {entity!r}")
+    # Read the header first: the records below stream on this connection.
+    columns = _columns_at(conn, run.tenant_id, run.source_system_id, entity, run_id)
+    if columns is None:
+        columns = list((found.columns or {}).keys())
     rows = conn.execute(
         sa.text(
             "SELECT payload FROM integration.source_records "
@@ -47,9 +51,35 @@ def snapshot_records(
         ).execution_options(yield_per=10_000),
         {"t": run.tenant_id, "e": found.entity_id, "r": run_id},
     )
-    columns = list((found.columns or {}).keys())
     records = (json.loads(payload) for (payload,) in rows)
     return columns, records
+
+
+def _columns_at(
+    conn: sa.Connection, tenant_id: int, source_system_id: int, entity: str, run_id: int
+) -> list[str] | None:
+    """The header of the last delivery of `entity` applied at or before the run."""
+    found = conn.execute(
+        sa.select(ingestion_files.c.columns)
+        .join(
+            ingestion_runs,
+            sa.and_(
+                ingestion_runs.c.tenant_id == ingestion_files.c.tenant_id,
+                ingestion_runs.c.run_id == ingestion_files.c.run_id,
+            ),
+        )
+        .where(
+            ingestion_files.c.tenant_id == tenant_id,
+            ingestion_runs.c.source_system_id == source_system_id,
+            ingestion_runs.c.status.in_(("succeeded", "partial")),
+            ingestion_files.c.entity == entity,
+            ingestion_files.c.run_id <= run_id,
+            ingestion_files.c.status.in_(("succeeded", "partial")),
+        )
+        .order_by(ingestion_files.c.run_id.desc(), ingestion_files.c.file_id.desc())
+        .limit(1)
+    ).scalar()
+    return list(found) if found else None
 
 
 def write_snapshot(

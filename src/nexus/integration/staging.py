@@ -345,18 +345,35 @@ class WorkArea:
             f"CREATE VIEW {rows} AS SELECT {lines} AS __line, {key_expr} AS __key, "
             f"{select_cols} FROM {source}"
         )
-        checks = []
-        for key in delivery.natural_key:
-            checks.append(
-                f"SELECT __line::BIGINT AS line, {quote_literal(key)}::VARCHAR AS column_name, "
-                f"NULL::VARCHAR AS value, "
-                f"'missing natural key value' AS reason, NULL::VARCHAR AS natural_key "
-                f"FROM {rows} WHERE nullif(trim(CAST({quote_ident(key)} AS VARCHAR)), '') IS NULL"
+        # Every field check in one scan: each check is (condition, column, value, reason).
+        field_checks = [
+            (
+                f"nullif(trim(CAST({quote_ident(key)} AS VARCHAR)), '') IS NULL",
+                key,
+                "NULL",
+                "missing natural key value",
             )
+            for key in delivery.natural_key
+        ]
         if delivery.path is not None:
-            for spec in delivery.columns.values():
-                if spec.name in staged.columns and spec.type != "string":
-                    checks.append(_type_check(rows, spec))
+            field_checks += [
+                _type_check(spec)
+                for spec in delivery.columns.values()
+                if spec.name in staged.columns and spec.type != "string"
+            ]
+        entries = ", ".join(
+            f"CASE WHEN {cond} THEN {{'column_name': {quote_literal(column)}, "
+            f"'value': {value}::VARCHAR, 'reason': {quote_literal(reason)}}} END"
+            for cond, column, value, reason in field_checks
+        )
+        any_bad = " OR ".join(f"({cond})" for cond, *_ in field_checks)
+        checks = [
+            f"SELECT __line::BIGINT AS line, e.column_name::VARCHAR AS column_name, "
+            f"e.value::VARCHAR AS value, e.reason::VARCHAR AS reason, "
+            f"NULL::VARCHAR AS natural_key FROM ("
+            f"  SELECT __line, unnest(list_filter([{entries}], lambda x: x IS NOT NULL)) AS e"
+            f"  FROM {rows} WHERE {any_bad})"
+        ]
         if rejects:
             checks.append(
                 f"SELECT l.line AS line, r.column_name, r.csv_line AS value, "
@@ -494,7 +511,8 @@ class WorkArea:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _type_check(rows: str, spec: ColumnSpec) -> str:
+def _type_check(spec: ColumnSpec) -> tuple[str, str, str, str]:
+    """(condition that flags a bad value, column, value expression, reason) for a typed column."""
     col = quote_ident(spec.name)
     value = f"trim({col})"
     if spec.type == "integer":
@@ -519,11 +537,7 @@ def _type_check(rows: str, spec: ColumnSpec) -> str:
             reason = "not an ISO 8601 date and time"
     else:  # pragma: no cover - mapping loader rejects unknown types
         raise IngestionError(f"unknown column type {spec.type!r}")
-    return (
-        f"SELECT __line AS line, {quote_literal(spec.name)} AS column_name, {col} AS value, "
-        f"{quote_literal(reason)} AS reason, NULL::VARCHAR AS natural_key FROM {rows} "
-        f"WHERE {col} IS NOT NULL AND {value} <> '' AND {test}"
-    )
+    return f"{col} IS NOT NULL AND {value} <> '' AND {test}", spec.name, col, reason
 
 
 def _reject_reason_sql() -> str:
