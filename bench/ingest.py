@@ -38,25 +38,25 @@ def generate(folder: Path, students: int, days: int, changed_share: float, seed:
     db.execute(
         f"COPY (SELECT i AS \"student.personID\", lpad((1000000000 + i)::VARCHAR, 10, '0') "
         f"AS \"student.stateID\", 'S' || i AS \"student.studentNumber\", 'Last' || i AS "
-        f"\"student.lastName\", 'First' || (i % 997) AS \"student.firstName\", strftime("
+        f'"student.lastName", \'First\' || (i % 997) AS "student.firstName", strftime('
         f"DATE '2010-01-01' + (i % 4000)::INTEGER, '%m/%d/%Y') AS \"student.birthdate\" "
         f"FROM range(1, {students} + 1) t(i)) TO '{folder / 'students.csv'}' (HEADER)"
     )
     db.execute(
-        f"COPY (SELECT i AS \"enrollment.enrollmentID\", i AS \"enrollment.personID\", "
+        f'COPY (SELECT i AS "enrollment.enrollmentID", i AS "enrollment.personID", '
         f"100 + i % 20 AS \"enrollment.calendarID\", lpad((i % 13)::VARCHAR, 2, '0') AS "
-        f"\"enrollment.grade\", '08/20/2026' AS \"enrollment.startDate\" "
+        f'"enrollment.grade", \'08/20/2026\' AS "enrollment.startDate" '
         f"FROM range(1, {students} + 1) t(i)) TO '{folder / 'enrollments.csv'}' (HEADER)"
     )
     # Changed rows are picked by a hash of the key, so the same rows change in every re-run.
     db.execute(
-        f"COPY (SELECT s AS \"attendance.personID\", 100 + s % 20 AS \"attendance.calendarID\", "
+        f'COPY (SELECT s AS "attendance.personID", 100 + s % 20 AS "attendance.calendarID", '
         f"strftime(DATE '2026-08-20' + d::INTEGER, '%m/%d/%Y') AS \"attendance.date\", "
-        f"390 AS \"attendance.scheduledMinutes\", "
+        f'390 AS "attendance.scheduledMinutes", '
         f"CASE WHEN hash(s, d) % 10000 < {int(changed_share * 10000)} THEN 195 "
-        f"WHEN hash(s, d, 7) % 100 < 5 THEN 0 ELSE 390 END AS \"attendance.presentMinutes\", "
+        f'WHEN hash(s, d, 7) % 100 < 5 THEN 0 ELSE 390 END AS "attendance.presentMinutes", '
         f"CASE WHEN hash(s, d) % 10000 < {int(changed_share * 10000)} THEN 195 "
-        f"WHEN hash(s, d, 7) % 100 < 5 THEN 390 ELSE 0 END AS \"attendance.absentMinutes\", "
+        f'WHEN hash(s, d, 7) % 100 < 5 THEN 390 ELSE 0 END AS "attendance.absentMinutes", '
         f"'' AS \"attendance.status\", '' AS \"attendance.excuse\" "
         f"FROM range(1, {students} + 1) a(s), range(0, {days}) b(d)) "
         f"TO '{folder / 'attendance.csv'}' (HEADER)"
@@ -82,11 +82,20 @@ def worker_nexus(home: str, url: str, folder: str, init: bool) -> dict:
         with store.engine.begin() as conn:
             add_tenant(conn, "bench", "Bench R-I", "048078")
     started = time.perf_counter()
-    result = ingest(store, "bench", "campus-extract", folder,
-                    options={"entities": ["students", "enrollments", "attendance"]})
+    result = ingest(
+        store,
+        "bench",
+        "campus-extract",
+        folder,
+        options={"entities": ["students", "enrollments", "attendance"]},
+    )
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "status": result.status, "entities": result.entities,
-            "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "seconds": seconds,
+        "status": result.status,
+        "entities": result.entities,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 def worker_reference(db_path: str, folder: str) -> dict:
@@ -98,13 +107,18 @@ def worker_reference(db_path: str, folder: str) -> dict:
     )
     run = db.execute("SELECT coalesce(max(valid_from), 0) + 1 FROM versions").fetchone()[0]
     started = time.perf_counter()
-    for entity, key in (("students", ['"student.personID"']),
-                        ("enrollments", ['"enrollment.enrollmentID"']),
-                        ("attendance", ['"attendance.personID"', '"attendance.calendarID"',
-                                        '"attendance.date"'])):
+    for entity, key in (
+        ("students", ['"student.personID"']),
+        ("enrollments", ['"enrollment.enrollmentID"']),
+        ("attendance", ['"attendance.personID"', '"attendance.calendarID"', '"attendance.date"']),
+    ):
         path = Path(folder) / f"{entity}.csv"
-        cols = [d[0] for d in db.execute(
-            f"DESCRIBE SELECT * FROM read_csv('{path}', all_varchar = true)").fetchall()]
+        cols = [
+            d[0]
+            for d in db.execute(
+                f"DESCRIBE SELECT * FROM read_csv('{path}', all_varchar = true)"
+            ).fetchall()
+        ]
         payload = "json_object(" + ", ".join(f"'{c}', \"{c}\"" for c in cols) + ")::VARCHAR"
         key_expr = "concat_ws(chr(31), " + ", ".join(key) + ")"
         db.execute(
@@ -131,8 +145,9 @@ def worker_reference(db_path: str, folder: str) -> dict:
 
 
 def _child(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", *args], capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         raise SystemExit(f"worker failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -169,10 +184,20 @@ def main() -> None:
     total = rows + 2 * args.students
     print(f"{args.students:,} students, {rows:,} attendance rows ({total:,} rows in all)")
     results: list[tuple[str, str, dict]] = []
-    results.append(("reference (plain DuckDB SQL)", "first",
-                    _child("reference", str(OUT / "ref.duckdb"), str(first))))
-    results.append(("reference (plain DuckDB SQL)", "daily 1%",
-                    _child("reference", str(OUT / "ref.duckdb"), str(daily))))
+    results.append(
+        (
+            "reference (plain DuckDB SQL)",
+            "first",
+            _child("reference", str(OUT / "ref.duckdb"), str(first)),
+        )
+    )
+    results.append(
+        (
+            "reference (plain DuckDB SQL)",
+            "daily 1%",
+            _child("reference", str(OUT / "ref.duckdb"), str(daily)),
+        )
+    )
     for backend in args.backends.split(","):
         home = OUT / f"home-{backend}"
         pg = None
@@ -182,17 +207,25 @@ def main() -> None:
             pg = _pg_database()
             url = PG_ADMIN.rsplit("/", 1)[0] + f"/{pg}"
         try:
-            results.append((f"nexus on {backend}", "first",
-                            _child("nexus", str(home), url, str(first), "init")))
-            results.append((f"nexus on {backend}", "daily 1%",
-                            _child("nexus", str(home), url, str(daily), "")))
+            results.append(
+                (
+                    f"nexus on {backend}",
+                    "first",
+                    _child("nexus", str(home), url, str(first), "init"),
+                )
+            )
+            results.append(
+                (f"nexus on {backend}", "daily 1%", _child("nexus", str(home), url, str(daily), ""))
+            )
         finally:
             if pg:
                 _drop_pg(pg)
     print(f"{'engine':<30} {'run':<9} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12}  status")
     for engine, run, r in results:
-        print(f"{engine:<30} {run:<9} {r['seconds']:>8.1f} {total / r['seconds']:>11,.0f} "
-              f"{r['peak_rss_mb']:>12,.0f}  {r['status']}")
+        print(
+            f"{engine:<30} {run:<9} {r['seconds']:>8.1f} {total / r['seconds']:>11,.0f} "
+            f"{r['peak_rss_mb']:>12,.0f}  {r['status']}"
+        )
         if "entities" in r:
             print(f"{'':<41}attendance: {r['entities'].get('attendance')}")
 
@@ -201,8 +234,9 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         kind = sys.argv[2]
         if kind == "nexus":
-            print(json.dumps(worker_nexus(sys.argv[3], sys.argv[4], sys.argv[5],
-                                          bool(sys.argv[6]))))
+            print(
+                json.dumps(worker_nexus(sys.argv[3], sys.argv[4], sys.argv[5], bool(sys.argv[6])))
+            )
         else:
             print(json.dumps(worker_reference(sys.argv[3], sys.argv[4])))
     else:

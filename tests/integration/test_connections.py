@@ -147,3 +147,13 @@ def test_secret_from_stdin_needs_the_key_and_is_encrypted(nexus, tenant, monkeyp
         row = get_connection(conn, get_tenant(conn, "demo").tenant_id, "classlink")
     assert row.secret_encrypted and "from-stdin" not in row.secret_encrypted
     assert row.secret("a passphrase, not a Fernet key") == "from-stdin"
+
+
+def test_a_password_in_the_source_url_is_never_recorded(nexus, tenant, tmp_path):
+    url = f"duckdb:///{tmp_path}/missing.duckdb"
+    masked = "postgresql+psycopg://reader:t0ps3cret@127.0.0.1:1/campus"
+    for source in (url, masked):
+        nexus("ingest", "campus-sql", source, "--tenant", "demo", "--entities", "students")
+    listing = nexus("runs", "list", "--json").stdout
+    assert "t0ps3cret" not in listing
+    assert "reader:***@127.0.0.1:1/campus" in listing

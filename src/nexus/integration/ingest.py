@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -78,13 +79,14 @@ def ingest(
         source = source or (connection.url if connection else None)
         if not source:
             raise IngestionError("name the source (a path or URL) or a connection that has one")
+        recorded_source = _without_password(source)
         run_id = runs.start_run(
             conn,
             tenant.tenant_id,
             source_system_id,
             connection.connection_id if connection else None,
             kind,
-            source,
+            recorded_source,
             user or current_user(),
         )
     run = _Run(store, tenant.tenant_id, source_system_id, run_id, progress)
@@ -393,6 +395,14 @@ class _Run:
     def _discard_staged(self) -> None:
         with self.store.engine.begin() as conn:
             versioning.discard_staged(conn, self.tenant_id, self.run_id)
+
+
+def _without_password(source: str) -> str:
+    """The source as it may be recorded and shown: a URL's password masked."""
+    parts = urlsplit(source)
+    if not parts.password:
+        return source
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
 def _summary(failed_files: list[runs.FileOutcome]) -> str | None:

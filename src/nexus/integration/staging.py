@@ -97,6 +97,8 @@ class WorkArea:
         self.dir = Path(self._tmp.name)
         self.db = duckdb.connect()
         self.db.execute("SET preserve_insertion_order = true")
+        # Timestamps with a zone render the same on every machine, so checksums do too.
+        self.db.execute("SET TimeZone = 'UTC'")
         self.db.execute(f"SET temp_directory = {quote_literal(str(self.dir / 'spill'))}")
         self._n = 0
         self._cursors: list[duckdb.DuckDBPyConnection] = []
