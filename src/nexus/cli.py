@@ -21,8 +21,10 @@ from rich.table import Table
 
 from nexus.integration import IngestionError, ingest, runs, sources, write_snapshot
 from nexus.store import Store, StoreError, open_store, secrets
+from nexus.store.engine import current_user
 from nexus.store.migrate import current_revision, head_revision, upgrade
 from nexus.store.tenants import add_tenant, get_tenant, list_tenants
+from nexus.synth.command import synth
 
 app = typer.Typer(
     help="Nexus: Missouri MOSIS operational data platform.",
@@ -43,8 +45,9 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(connections_app, name="connections")
 app.add_typer(runs_app, name="runs")
 
-out = Console()
-err = Console(stderr=True)
+# Off a terminal (pipes, CI logs) tables get room instead of rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -350,6 +353,59 @@ def _print_result(result: runs.RunResult) -> None:
         out.print(f"{result.error_total:,} row errors: `nexus runs errors {result.run_id}`")
 
 
+# --- demo and synth ----------------------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def demo(
+    students: Annotated[int, typer.Option("--students")] = 1000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Synthesise a Missouri district and ingest it through every connector."""
+    from nexus.demo import run_demo
+
+    store = _store(require_schema=False)
+    result = run_demo(
+        store, students, seed, report=None if as_json else lambda m: err.print(f"[dim]{m}[/dim]")
+    )
+    if as_json:
+        _emit_json(
+            {
+                "district": result.district,
+                "out_dir": str(result.out_dir),
+                "runs": {kind: run.as_dict(error_limit=20) for kind, run in result.runs},
+            }
+        )
+        return
+    d = result.district
+    out.print(
+        f"[bold]{d['name']}[/bold] (county-district {d.get('county_district_code')}, "
+        f"{len(d.get('schools', []))} schools), files in {result.out_dir}"
+    )
+    table = Table(
+        "source", "run", "status", "entities", "new", "changed", "unchanged", "deleted", "errors"
+    )
+    for kind, run in result.runs:
+        sums = {
+            k: sum(e[k] for e in run.entities.values())
+            for k in ("new", "changed", "unchanged", "deleted", "errors")
+        }
+        table.add_row(
+            kind,
+            str(run.run_id),
+            run.status,
+            str(len(run.entities)),
+            *(f"{sums[k]:,}" for k in ("new", "changed", "unchanged", "deleted", "errors")),
+        )
+    out.print(table)
+    out.print("next: `nexus runs list`, `nexus runs show RUN`, `nexus runs snapshot RUN students`")
+
+
+app.command("synth")(synth)
+
+
 # --- runs ---------------------------------------------------------------------------------------
 
 
@@ -446,9 +502,8 @@ def runs_errors(
 ) -> None:
     """Row errors of a run: file, line, column, value, reason."""
     store = _store()
-    with store.engine.connect() as conn:
-        runs.get_run(conn, run_id)
-        found = runs.run_errors(conn, run_id, limit=limit, offset=offset)
+    with store.engine.begin() as conn:
+        found = runs.view_errors(conn, run_id, current_user(), limit=limit, offset=offset)
     if as_json:
         _emit_json(found)
         return
@@ -474,7 +529,7 @@ def runs_snapshot(
 ) -> None:
     """Write an entity's records as they stood at a run, with the source's own columns."""
     store = _store()
-    with store.engine.connect() as conn:
+    with store.engine.begin() as conn:
         if out_file is None:
             write_snapshot(conn, run_id, entity, sys.stdout, fmt)
         else:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from nexus.integration.errors import IngestionError
+from nexus.store import audit
 from nexus.store.tables import (
     ingestion_entities,
     ingestion_files,
@@ -247,6 +248,22 @@ def run_errors(
     if limit is not None:
         query = query.limit(limit)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def view_errors(
+    conn: sa.Connection, run_id: int, user: str, limit: int | None = None, offset: int = 0
+) -> list[dict]:
+    """Row errors for a person to read (values are student data): audited."""
+    run = get_run(conn, run_id)
+    found = run_errors(conn, run_id, run["tenant_id"], limit=limit, offset=offset)
+    audit.record(
+        conn,
+        run["tenant_id"],
+        user,
+        "view.run_errors",
+        {"run_id": run_id, "offset": offset, "rows": len(found)},
+    )
+    return found
 
 
 def _jsonable(row: dict) -> dict:

@@ -14,6 +14,8 @@ from typing import TextIO
 import sqlalchemy as sa
 
 from nexus.integration.errors import IngestionError
+from nexus.store import audit
+from nexus.store.engine import current_user
 from nexus.store.tables import ingestion_files, ingestion_runs, source_entities
 
 
@@ -83,9 +85,35 @@ def _columns_at(
 
 
 def write_snapshot(
-    conn: sa.Connection, run_id: int, entity: str, out: TextIO, fmt: str = "csv"
+    conn: sa.Connection,
+    run_id: int,
+    entity: str,
+    out: TextIO,
+    fmt: str = "csv",
+    user: str | None = None,
 ) -> int:
-    """Write the snapshot as CSV (the source's header) or JSON lines; returns records written."""
+    """Write the snapshot as CSV (the source's header) or JSON lines; returns records written.
+
+    Source records are student-level data: the export is recorded in the audit trail (in the
+    caller's transaction) under `user`.
+    """
+    if fmt not in ("csv", "jsonl"):
+        raise IngestionError(f"unknown snapshot format {fmt!r}: use csv or jsonl")
+    count = _write(conn, run_id, entity, out, fmt)
+    tenant_id = conn.execute(
+        sa.select(ingestion_runs.c.tenant_id).where(ingestion_runs.c.run_id == run_id)
+    ).scalar_one()
+    audit.record(
+        conn,
+        tenant_id,
+        user or current_user(),
+        "export.snapshot",
+        {"run_id": run_id, "entity": entity, "format": fmt, "records": count},
+    )
+    return count
+
+
+def _write(conn: sa.Connection, run_id: int, entity: str, out: TextIO, fmt: str) -> int:
     columns, records = snapshot_records(conn, run_id, entity)
     count = 0
     if fmt == "jsonl":
@@ -93,8 +121,6 @@ def write_snapshot(
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
         return count
-    if fmt != "csv":
-        raise IngestionError(f"unknown snapshot format {fmt!r}: use csv or jsonl")
     writer = None
     for record in records:
         if writer is None:

@@ -49,6 +49,20 @@ tenants = sa.Table(
     schema="platform",
 )
 
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("tenant_id", sa.BigInteger, nullable=False),
+    _id("event_id", "platform"),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("user_name", sa.String(200), nullable=False),
+    # e.g. "export.snapshot", "view.run_errors": every export or view of student-level data.
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.JSON),
+    sa.PrimaryKeyConstraint("tenant_id", "event_id"),
+    schema="platform",
+)
+
 # --- integration ----------------------------------------------------------------------------
 
 source_systems = sa.Table(

@@ -1,0 +1,1 @@
+"""Writers: each turns the generated district's Campus tables into one output format."""
