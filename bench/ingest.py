@@ -1,11 +1,12 @@
-"""Ingestion benchmark: a 25,000-student district's Campus extracts (~4.5M attendance rows).
+"""Ingestion benchmark: a 25,000-student `nexus synth` district's Campus extracts.
 
-Reports rows/s and peak RSS for the first run and for a daily re-run with 1% of rows changed,
-on DuckDB and on PostgreSQL, side by side with plain DuckDB SQL doing the same versioning work
-(payload to JSON, md5, anti-join insert; close changed versions) in one process — the
-reference. Each measurement runs in its own process so peak RSS is its own.
+Reports rows/s and peak RSS for the first run and for a daily re-run with 1% of attendance and
+student rows changed, on DuckDB and on PostgreSQL, side by side with plain DuckDB SQL doing
+the same versioning work (payload to JSON, md5, anti-join insert, close changed versions) in
+one process — the reference. Each measurement runs in its own process so its peak RSS is its own.
 
-    .venv/bin/python bench/ingest.py [--students 25000] [--days 180] [--backends duckdb,postgresql]
+    .venv/bin/python bench/ingest.py [--students 25000] [--changed 0.01] \
+        [--backends duckdb,postgresql]
 
 Benchmarks print figures; they do not fail on timing.
 """
@@ -30,38 +31,38 @@ OUT = ROOT / "out"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def generate(folder: Path, students: int, days: int, changed_share: float, seed: int) -> int:
-    """Campus extract files for `students` × `days`; a share of attendance rows changed."""
-    folder.mkdir(parents=True, exist_ok=True)
+def generate(folder: Path, students: int, seed: int) -> dict[str, int]:
+    """A synthetic district's Campus extract files (`nexus synth`); rows per file."""
+    from nexus.synth import generate as synthesise
+
+    synthesise(folder, students=students, seed=seed, formats=("campus-extract",))
     db = duckdb.connect()
-    db.execute(f"SELECT setseed({seed / 1000})")
-    db.execute(
-        f"COPY (SELECT i AS \"student.personID\", lpad((1000000000 + i)::VARCHAR, 10, '0') "
-        f"AS \"student.stateID\", 'S' || i AS \"student.studentNumber\", 'Last' || i AS "
-        f'"student.lastName", \'First\' || (i % 997) AS "student.firstName", strftime('
-        f"DATE '2010-01-01' + (i % 4000)::INTEGER, '%m/%d/%Y') AS \"student.birthdate\" "
-        f"FROM range(1, {students} + 1) t(i)) TO '{folder / 'students.csv'}' (HEADER)"
-    )
-    db.execute(
-        f'COPY (SELECT i AS "enrollment.enrollmentID", i AS "enrollment.personID", '
-        f"100 + i % 20 AS \"enrollment.calendarID\", lpad((i % 13)::VARCHAR, 2, '0') AS "
-        f'"enrollment.grade", \'08/20/2026\' AS "enrollment.startDate" '
-        f"FROM range(1, {students} + 1) t(i)) TO '{folder / 'enrollments.csv'}' (HEADER)"
-    )
-    # Changed rows are picked by a hash of the key, so the same rows change in every re-run.
-    db.execute(
-        f'COPY (SELECT s AS "attendance.personID", 100 + s % 20 AS "attendance.calendarID", '
-        f"strftime(DATE '2026-08-20' + d::INTEGER, '%m/%d/%Y') AS \"attendance.date\", "
-        f'390 AS "attendance.scheduledMinutes", '
-        f"CASE WHEN hash(s, d) % 10000 < {int(changed_share * 10000)} THEN 195 "
-        f'WHEN hash(s, d, 7) % 100 < 5 THEN 0 ELSE 390 END AS "attendance.presentMinutes", '
-        f"CASE WHEN hash(s, d) % 10000 < {int(changed_share * 10000)} THEN 195 "
-        f'WHEN hash(s, d, 7) % 100 < 5 THEN 390 ELSE 0 END AS "attendance.absentMinutes", '
-        f"'' AS \"attendance.status\", '' AS \"attendance.excuse\" "
-        f"FROM range(1, {students} + 1) a(s), range(0, {days}) b(d)) "
-        f"TO '{folder / 'attendance.csv'}' (HEADER)"
-    )
-    return students * days
+    return {
+        path.stem: db.execute(f"SELECT count(*) FROM read_csv('{path}')").fetchone()[0]
+        for path in sorted((folder / "campus-extract").glob("*.csv"))
+    }
+
+
+def daily_copy(first: Path, daily: Path, share: float) -> int:
+    """The next day's extracts: `share` of attendance and student rows changed; rows changed."""
+    shutil.copytree(first, daily)
+    db = duckdb.connect()
+    changed = 0
+    picks = {
+        "attendance": ("attendance.presentMinutes", "attendance.personID", "attendance.date"),
+        "students": ("student.homePrimaryLanguage", "student.personID", "student.personID"),
+    }
+    for entity, (column, key1, key2) in picks.items():
+        path = daily / "campus-extract" / f"{entity}.csv"
+        pick = f'hash("{key1}", "{key2}") % 10000 < {int(share * 10000)}'
+        db.execute(
+            f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv('{path}', all_varchar = true, "
+            f"header = true)"
+        )
+        changed += db.execute(f"SELECT count(*) FROM t WHERE {pick}").fetchone()[0]
+        db.execute(f"UPDATE t SET \"{column}\" = coalesce(\"{column}\", '') || '9' WHERE {pick}")
+        db.execute(f"COPY t TO '{path}' (HEADER)")
+    return changed
 
 
 def _peak_rss_mb() -> float:
@@ -82,13 +83,7 @@ def worker_nexus(home: str, url: str, folder: str, init: bool) -> dict:
         with store.engine.begin() as conn:
             add_tenant(conn, "bench", "Bench R-I", "048078")
     started = time.perf_counter()
-    result = ingest(
-        store,
-        "bench",
-        "campus-extract",
-        folder,
-        options={"entities": ["students", "enrollments", "attendance"]},
-    )
+    result = ingest(store, "bench", "campus-extract", str(Path(folder) / "campus-extract"))
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
@@ -99,7 +94,9 @@ def worker_nexus(home: str, url: str, folder: str, init: bool) -> dict:
 
 
 def worker_reference(db_path: str, folder: str) -> dict:
-    """Plain DuckDB SQL doing the same versioning work, no Nexus code."""
+    """Plain DuckDB SQL doing the same versioning work on the same files, no Nexus code."""
+    from nexus.integration.connectors.campus_extract import presets
+
     db = duckdb.connect(db_path)
     db.execute(
         "CREATE TABLE IF NOT EXISTS versions (entity VARCHAR, natural_key VARCHAR, "
@@ -107,24 +104,16 @@ def worker_reference(db_path: str, folder: str) -> dict:
     )
     run = db.execute("SELECT coalesce(max(valid_from), 0) + 1 FROM versions").fetchone()[0]
     started = time.perf_counter()
-    for entity, key in (
-        ("students", ['"student.personID"']),
-        ("enrollments", ['"enrollment.enrollmentID"']),
-        ("attendance", ['"attendance.personID"', '"attendance.calendarID"', '"attendance.date"']),
-    ):
-        path = Path(folder) / f"{entity}.csv"
-        cols = [
-            d[0]
-            for d in db.execute(
-                f"DESCRIBE SELECT * FROM read_csv('{path}', all_varchar = true)"
-            ).fetchall()
-        ]
+    for mapping in presets():
+        entity = mapping.entity
+        path = Path(folder) / "campus-extract" / mapping.file
+        source = f"read_csv('{path}', all_varchar = true, header = true)"
+        cols = [d[0] for d in db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         payload = "json_object(" + ", ".join(f"'{c}', \"{c}\"" for c in cols) + ")::VARCHAR"
-        key_expr = "concat_ws(chr(31), " + ", ".join(key) + ")"
+        key = "concat_ws(chr(31), " + ", ".join(f'"{k}"' for k in mapping.natural_key) + ")"
         db.execute(
-            f"CREATE OR REPLACE TEMP TABLE stage AS SELECT {key_expr} AS natural_key, "
-            f"md5({payload}) AS checksum, {payload} AS payload "
-            f"FROM read_csv('{path}', all_varchar = true)"
+            f"CREATE OR REPLACE TEMP TABLE stage AS SELECT {key} AS natural_key, "
+            f"md5({payload}) AS checksum, {payload} AS payload FROM {source}"
         )
         db.execute(
             f"CREATE OR REPLACE TEMP TABLE cls AS SELECT s.*, v.checksum AS cur FROM stage s "
@@ -153,20 +142,22 @@ def _child(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _pg_database() -> str:
+def _admin():
     import sqlalchemy as sa
 
+    return sa, sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+
+
+def _pg_database() -> str:
+    sa, admin = _admin()
     name = f"nexus_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f"CREATE DATABASE {name}"))
     return name
 
 
 def _drop_pg(name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    sa, admin = _admin()
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
@@ -174,29 +165,26 @@ def _drop_pg(name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--students", type=int, default=25_000)
-    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--backends", default="duckdb,postgresql")
     args = parser.parse_args()
     shutil.rmtree(OUT, ignore_errors=True)
     first, daily = OUT / "first", OUT / "daily"
-    rows = generate(first, args.students, args.days, 0.0, 1)
-    generate(daily, args.students, args.days, 0.01, 1)
-    total = rows + 2 * args.students
-    print(f"{args.students:,} students, {rows:,} attendance rows ({total:,} rows in all)")
+    rows = generate(first, args.students, args.seed)
+    changed = daily_copy(first, daily, args.changed)
+    total = sum(rows.values())
+    print(
+        f"{args.students:,} students: {rows.get('attendance', 0):,} attendance rows, "
+        f"{total:,} rows in {len(rows)} extract files; the daily re-run changes {changed:,} rows"
+    )
     results: list[tuple[str, str, dict]] = []
+    reference = str(OUT / "ref.duckdb")
     results.append(
-        (
-            "reference (plain DuckDB SQL)",
-            "first",
-            _child("reference", str(OUT / "ref.duckdb"), str(first)),
-        )
+        ("reference (plain DuckDB SQL)", "first", _child("reference", reference, str(first)))
     )
     results.append(
-        (
-            "reference (plain DuckDB SQL)",
-            "daily 1%",
-            _child("reference", str(OUT / "ref.duckdb"), str(daily)),
-        )
+        ("reference (plain DuckDB SQL)", "daily", _child("reference", reference, str(daily)))
     )
     for backend in args.backends.split(","):
         home = OUT / f"home-{backend}"
@@ -215,28 +203,30 @@ def main() -> None:
                 )
             )
             results.append(
-                (f"nexus on {backend}", "daily 1%", _child("nexus", str(home), url, str(daily), ""))
+                (f"nexus on {backend}", "daily", _child("nexus", str(home), url, str(daily), ""))
             )
         finally:
             if pg:
                 _drop_pg(pg)
-    print(f"{'engine':<30} {'run':<9} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12}  status")
+    print(f"{'engine':<30} {'run':<6} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12}  status")
     for engine, run, r in results:
         print(
-            f"{engine:<30} {run:<9} {r['seconds']:>8.1f} {total / r['seconds']:>11,.0f} "
+            f"{engine:<30} {run:<6} {r['seconds']:>8.1f} {total / r['seconds']:>11,.0f} "
             f"{r['peak_rss_mb']:>12,.0f}  {r['status']}"
         )
         if "entities" in r:
-            print(f"{'':<41}attendance: {r['entities'].get('attendance')}")
+            att = r["entities"].get("attendance", {})
+            print(
+                f"{'':<38}attendance new {att.get('new', 0):,} changed "
+                f"{att.get('changed', 0):,} unchanged {att.get('unchanged', 0):,}"
+            )
+    shutil.rmtree(OUT, ignore_errors=True)
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        kind = sys.argv[2]
-        if kind == "nexus":
-            print(
-                json.dumps(worker_nexus(sys.argv[3], sys.argv[4], sys.argv[5], bool(sys.argv[6])))
-            )
+        if sys.argv[2] == "nexus":
+            print(json.dumps(worker_nexus(*sys.argv[3:6], bool(sys.argv[6]))))
         else:
             print(json.dumps(worker_reference(sys.argv[3], sys.argv[4])))
     else:

@@ -10,7 +10,8 @@ entity as it was.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -31,7 +32,6 @@ from nexus.store.tables import (
     ingestion_files,
     source_entities,
     source_record_errors,
-    staged_records,
 )
 from nexus.store.tenants import get_tenant
 
@@ -91,6 +91,7 @@ def ingest(
         )
     run = _Run(store, tenant.tenant_id, source_system_id, run_id, progress)
     try:
+        run.open()
         with WorkArea(store.settings.home / "work") as work:
             run.work = work
             # Built once the work area exists: connectors write into `context.work_dir`.
@@ -103,6 +104,8 @@ def ingest(
     except Exception as exc:
         log.debug("run %s failed", run_id, exc_info=True)
         return run.fail(f"internal error: {type(exc).__name__}: {exc}")
+    finally:
+        run.close()
 
 
 class _Run:
@@ -123,13 +126,41 @@ class _Run:
         self.error_no = 0
         self.work: WorkArea | None = None
         self.progress = progress or (lambda name, rows: None)
+        self.conn: sa.Connection | None = None
+
+    def open(self) -> None:
+        """One store connection for the whole run: it holds the run's temporary staging table."""
+        self.conn = self.store.engine.connect()
+        with self.conn.begin():
+            versioning.create_staging(self.conn)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                with self._tx() as conn:
+                    versioning.drop_staging(conn)
+            finally:
+                self.conn.close()
+                self.conn = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sa.Connection]:
+        """A transaction on the run's connection (a fresh connection before `open`)."""
+        if self.conn is None:
+            with self._tx() as conn:
+                yield conn
+            return
+        if self.conn.in_transaction():
+            self.conn.rollback()
+        with self.conn.begin():
+            yield self.conn
 
     # --- before the connector runs -----------------------------------------------------------
 
     def context(
         self, tenant_code: str, connection: Connection | None, options: dict
     ) -> ConnectorContext:
-        with self.store.engine.connect() as conn:
+        with self._tx() as conn:
             rows = conn.execute(
                 sa.select(
                     source_entities.c.entity_id, source_entities.c.name, source_entities.c.columns
@@ -172,7 +203,7 @@ class _Run:
         if delivery.failure:
             self._file(delivery, None, status=runs.FAILED, reason=delivery.failure)
             return
-        with self.store.engine.begin() as conn:
+        with self._tx() as conn:
             entity_id, previous = self._entity(conn, delivery)
         if delivery.skipped:
             file_id = self._file(
@@ -189,25 +220,18 @@ class _Run:
             return
         status = runs.PARTIAL if staged.error_count else runs.SUCCEEDED
         file_id = self._file(delivery, staged, status=status, reason=staged.drift_note)
-        with self.store.engine.connect() as conn:
+        with self._tx() as conn:
             current = versioning.current_versions(conn, self.tenant_id, entity_id)
         self.work.diff(staged, current, delivery.mode)
         del current
-        with self.store.engine.begin() as conn:
+        with self._tx() as conn:
             bulk_load(
                 conn,
-                staged_records,
-                self.work.staged_rows(
-                    staged,
-                    {
-                        "tenant_id": self.tenant_id,
-                        "run_id": self.run_id,
-                        "entity_id": entity_id,
-                        "file_id": file_id,
-                    },
-                ),
+                versioning.staged,
+                self.work.staged_rows(staged, {"entity_id": entity_id, "file_id": file_id}),
             )
             self._errors(conn, delivery, staged, file_id)
+        self.work.release(staged)
         self.pending.append(_Pending(delivery, staged, entity_id, file_id))
         self.progress(delivery.name, staged.rows_read)
 
@@ -251,7 +275,7 @@ class _Run:
         kept = None
         if original is not None and original.exists() and original.is_file():
             kept = artifacts.keep(self.store.settings.artifacts_dir, original)
-        with self.store.engine.begin() as conn:
+        with self._tx() as conn:
             file_id = conn.execute(
                 ingestion_files.insert()
                 .values(
@@ -323,14 +347,14 @@ class _Run:
             )
         errors = sum(p.staged.error_count for p in self.pending if p.staged)
         status = runs.PARTIAL if failed_files or errors else runs.SUCCEEDED
-        with self.store.engine.begin() as conn:
+        with self._tx() as conn:
             for item in self.pending:
                 self.result.entities[item.delivery.entity] = self._apply_one(conn, item)
             runs.finish_run(conn, self.tenant_id, self.run_id, status, _summary(failed_files))
         self._discard_staged()
         self.result.status = status
         self.result.reason = _summary(failed_files)
-        with self.store.engine.connect() as conn:
+        with self._tx() as conn:
             self.result.errors = runs.run_errors(conn, self.run_id, self.tenant_id, limit=1000)
         self.result.error_total = self.error_no
         return self.result
@@ -381,20 +405,21 @@ class _Run:
         return counts.as_dict()
 
     def fail(self, reason: str) -> runs.RunResult:
-        with self.store.engine.begin() as conn:
+        with self._tx() as conn:
             runs.finish_run(conn, self.tenant_id, self.run_id, runs.FAILED, reason)
         self._discard_staged()
         self.result.status = runs.FAILED
         self.result.reason = reason
         self.result.entities = {}
-        with self.store.engine.connect() as conn:
+        with self._tx() as conn:
             self.result.errors = runs.run_errors(conn, self.run_id, self.tenant_id, limit=1000)
         self.result.error_total = self.error_no
         return self.result
 
     def _discard_staged(self) -> None:
-        with self.store.engine.begin() as conn:
-            versioning.discard_staged(conn, self.tenant_id, self.run_id)
+        if self.conn is not None:
+            with self._tx() as conn:
+                versioning.discard_staged(conn)
 
 
 def _without_password(source: str) -> str:

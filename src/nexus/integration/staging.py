@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from nexus.integration.errors import IngestionError
 _UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8"}
 _CHUNK = 1 << 22
 KEY_SEPARATOR = "\x1f"
+WORK_MEMORY_LIMIT = os.environ.get("NEXUS_WORK_MEMORY", "1GB")
 # Marks that line numbers come from the `<raw>_lines` table rather than from `rowid`.
 JOIN_LINES = "join"
 # How the work area types a rows column that is NULL in every row (Arrow's null type).
@@ -97,6 +99,8 @@ class WorkArea:
         self.dir = Path(self._tmp.name)
         self.db = duckdb.connect()
         self.db.execute("SET preserve_insertion_order = true")
+        # The work area spills to disk beyond this rather than grow the process without bound.
+        self.db.execute(f"SET memory_limit = '{WORK_MEMORY_LIMIT}'")
         # Timestamps with a zone render the same on every machine, so checksums do too.
         self.db.execute("SET TimeZone = 'UTC'")
         self.db.execute(f"SET temp_directory = {quote_literal(str(self.dir / 'spill'))}")
@@ -503,6 +507,13 @@ class WorkArea:
         return cursor.sql(
             f"SELECT {consts}, op, natural_key, checksum, payload, line FROM {staged.table}"
         ).to_arrow_reader(100_000)
+
+    def release(self, staged: StagedEntity) -> None:
+        """Free the shipped rows once the store has them."""
+        for cursor in self._cursors:
+            cursor.close()
+        self._cursors.clear()
+        self.db.execute(f"DROP TABLE IF EXISTS {staged.table}")
 
     def error_rows(self, staged: StagedEntity) -> list[dict]:
         cur = self.db.execute(

@@ -49,6 +49,33 @@ def current_versions(conn: sa.Connection, tenant_id: int, entity_id: int) -> pa.
     )
 
 
+# The run's changes waiting for its single apply transaction. A temporary table on the run's
+# own connection: unlogged, private to the run, and gone with it if the process dies.
+staged = sa.Table(
+    "nexus_staged",
+    sa.MetaData(),
+    sa.Column("entity_id", sa.BigInteger, nullable=False),
+    # upsert: a new or changed row; delete: a key to close.
+    sa.Column("op", sa.String(8), nullable=False),
+    sa.Column("natural_key", sa.Text, nullable=False),
+    sa.Column("checksum", sa.String(32)),
+    sa.Column("payload", sa.Text),
+    sa.Column("file_id", sa.BigInteger),
+    sa.Column("line", sa.BigInteger),
+    prefixes=["TEMPORARY"],
+)
+
+
+def create_staging(conn: sa.Connection) -> None:
+    drop_staging(conn)
+    staged.create(conn)
+
+
+def drop_staging(conn: sa.Connection) -> None:
+    # Pooled connections outlive runs: a temporary table would too.
+    conn.execute(sa.text("DROP TABLE IF EXISTS nexus_staged"))
+
+
 def apply_entity(
     conn: sa.Connection,
     store: Store,
@@ -57,72 +84,66 @@ def apply_entity(
     entity_id: int,
     unchanged: int,
 ) -> EntityCounts:
-    """Turn the run's shipped rows of one entity into versions; inside the run's transaction.
+    """Turn the run's staged rows of one entity into versions; inside the run's transaction.
 
-    The shipped rows are only what changes the entity (see `WorkArea.diff`): upserts of new or
-    changed keys and deletes. They are classified again here against the current versions, so
-    the counts and versions are exact even if the entity moved since the work area looked.
+    The staged rows are only what changes the entity (see `WorkArea.diff`): upserts of new or
+    changed keys and deletes. They are classified again here against the current versions, by
+    key and checksum only, so the counts and versions are exact even if the entity moved since
+    the work area looked, and payloads are copied once, into their version.
     """
     params = {"t": tenant_id, "r": run_id, "e": entity_id}
     if store.backend.advisory_locks:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:t, :e)"), params)
-    conn.execute(sa.text("DROP TABLE IF EXISTS nexus_classified"))
-    conn.execute(
-        sa.text(
-            "CREATE TEMP TABLE nexus_classified AS "
-            "SELECT s.op, s.natural_key, s.checksum, s.payload, s.file_id, s.line, "
-            "       c.record_id AS current_id, c.checksum AS current_checksum "
-            "FROM integration.staged_records s "
-            "LEFT JOIN integration.source_records c "
-            "  ON c.tenant_id = s.tenant_id AND c.entity_id = s.entity_id "
-            "  AND c.natural_key = s.natural_key AND c.valid_to_run IS NULL "
-            "WHERE s.tenant_id = :t AND s.run_id = :r AND s.entity_id = :e "
-            "AND s.op IN ('upsert', 'delete')"
-        ),
-        params,
+    current = (
+        "integration.source_records c ON c.tenant_id = :t AND c.entity_id = :e "
+        "AND c.natural_key = s.natural_key AND c.valid_to_run IS NULL"
     )
     row = conn.execute(
         sa.text(
             "SELECT "
-            " coalesce(sum(CASE WHEN op = 'upsert' AND current_id IS NULL THEN 1 ELSE 0 END), 0),"
-            " coalesce(sum(CASE WHEN op = 'upsert' AND current_checksum <> checksum "
+            " coalesce(sum(CASE WHEN s.op = 'upsert' AND c.record_id IS NULL "
             "   THEN 1 ELSE 0 END), 0),"
-            " coalesce(sum(CASE WHEN op = 'upsert' AND current_checksum = checksum "
+            " coalesce(sum(CASE WHEN s.op = 'upsert' AND c.checksum <> s.checksum "
             "   THEN 1 ELSE 0 END), 0),"
-            " coalesce(sum(CASE WHEN op = 'delete' AND current_id IS NOT NULL "
+            " coalesce(sum(CASE WHEN s.op = 'upsert' AND c.checksum = s.checksum "
+            "   THEN 1 ELSE 0 END), 0),"
+            " coalesce(sum(CASE WHEN s.op = 'delete' AND c.record_id IS NOT NULL "
             "   THEN 1 ELSE 0 END), 0) "
-            "FROM nexus_classified"
-        )
+            f"FROM nexus_staged s LEFT JOIN {current} WHERE s.entity_id = :e"
+        ),
+        params,
     ).one()
     new, changed, same, deleted = (int(v) for v in row)
     counts = EntityCounts(new=new, changed=changed, unchanged=unchanged + same, deleted=deleted)
-    conn.execute(
-        sa.text(
-            "UPDATE integration.source_records SET valid_to_run = :r "
-            "WHERE tenant_id = :t AND entity_id = :e AND record_id IN ("
-            "  SELECT current_id FROM nexus_classified WHERE current_id IS NOT NULL AND ("
-            "    (op = 'upsert' AND current_checksum <> checksum) OR op = 'delete'))"
-        ),
-        params,
-    )
-    conn.execute(
-        sa.text(
-            "INSERT INTO integration.source_records (tenant_id, record_id, entity_id, "
-            " natural_key, checksum, payload, valid_from_run, valid_to_run, file_id, line) "
-            "SELECT :t, nextval('integration.record_seq'), :e, natural_key, checksum, payload, "
-            " :r, NULL, file_id, line FROM nexus_classified "
-            "WHERE op = 'upsert' AND (current_id IS NULL OR current_checksum <> checksum)"
-        ),
-        params,
-    )
-    conn.execute(sa.text("DROP TABLE nexus_classified"))
+    if changed or deleted:
+        conn.execute(
+            sa.text(
+                "UPDATE integration.source_records SET valid_to_run = :r "
+                "WHERE tenant_id = :t AND entity_id = :e AND record_id IN ("
+                f"  SELECT c.record_id FROM nexus_staged s JOIN {current} "
+                "  WHERE s.entity_id = :e AND (s.op = 'delete' OR c.checksum <> s.checksum))"
+            ),
+            params,
+        )
+    if new or changed:
+        # After the close above, an upsert whose key has no current version is to be written.
+        conn.execute(
+            sa.text(
+                "INSERT INTO integration.source_records (tenant_id, record_id, entity_id, "
+                " natural_key, checksum, payload, valid_from_run, valid_to_run, file_id, line) "
+                "SELECT :t, nextval('integration.record_seq'), :e, s.natural_key, s.checksum, "
+                " s.payload, :r, NULL, s.file_id, s.line FROM nexus_staged s "
+                "WHERE s.entity_id = :e AND s.op = 'upsert' AND NOT EXISTS ("
+                "  SELECT 1 FROM integration.source_records c WHERE c.tenant_id = :t "
+                "  AND c.entity_id = :e AND c.natural_key = s.natural_key "
+                "  AND c.valid_to_run IS NULL)"
+            ),
+            params,
+        )
     if store.backend.analyze_after_load and new + changed + deleted > 10_000:
         conn.execute(sa.text("ANALYZE integration.source_records"))
     return counts
 
 
-def discard_staged(conn: sa.Connection, tenant_id: int, run_id: int) -> None:
-    conn.execute(
-        sa.text("DELETE FROM integration.staged_records WHERE tenant_id = :t AND run_id = :r"),
-        {"t": tenant_id, "r": run_id},
-    )
+def discard_staged(conn: sa.Connection) -> None:
+    conn.execute(sa.text("DELETE FROM nexus_staged"))

@@ -19,8 +19,6 @@ class Backend:
     # PostgreSQL answers "current version of key K" from a partial index; DuckDB's ART indexes
     # slow bulk updates and do not support partial indexes, and its hash joins need none.
     indexes_current_versions: bool
-    # Staging rows are scratch data: PostgreSQL skips the WAL for them with UNLOGGED tables.
-    unlogged_staging: bool
     # PostgreSQL serialises concurrent appliers of one source with an advisory lock; a DuckDB
     # file admits a single writing process anyway.
     advisory_locks: bool
@@ -42,7 +40,6 @@ class Backend:
 DUCKDB = Backend(
     "duckdb",
     indexes_current_versions=False,
-    unlogged_staging=False,
     advisory_locks=False,
     single_writer=True,
     analyze_after_load=False,
@@ -50,7 +47,6 @@ DUCKDB = Backend(
 POSTGRESQL = Backend(
     "postgresql",
     indexes_current_versions=True,
-    unlogged_staging=True,
     advisory_locks=True,
     single_writer=False,
     analyze_after_load=True,

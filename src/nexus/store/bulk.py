@@ -19,14 +19,11 @@ _BATCH_ROWS = 200_000
 
 
 def _batches(data: pa.Table | pa.RecordBatchReader | Iterable[pa.RecordBatch]):
+    """Arrow data as record batches of at most _BATCH_ROWS rows."""
     if isinstance(data, pa.Table):
         yield from data.to_batches(max_chunksize=_BATCH_ROWS)
     else:
         yield from data
-
-
-def _qualified(table: sa.Table) -> str:
-    return f"{table.schema}.{table.name}" if table.schema else table.name
 
 
 def bulk_load(
@@ -38,37 +35,44 @@ def bulk_load(
 
     Runs inside the caller's transaction on `conn`.
     """
-    schema = data.schema
-    columns = [name for name in schema.names]
+    columns = list(data.schema.names)
     unknown = [c for c in columns if c not in table.c]
+    prep = conn.dialect.identifier_preparer
+    # Quoted, so mixed-case and reserved names (a source system's "Identity", "Day") load too.
+    target = prep.format_table(table)
     if unknown:
-        raise ValueError(f"bulk_load into {_qualified(table)}: unknown columns {unknown}")
-    col_list = ", ".join(f'"{c}"' for c in columns)
+        raise ValueError(f"bulk_load into {target}: unknown columns {unknown}")
+    col_list = ", ".join(prep.quote(c) for c in columns)
     if conn.dialect.name == "duckdb":
-        return _duckdb_load(conn, table, data, col_list)
+        return _duckdb_load(conn, target, data, col_list)
     if conn.dialect.name == "postgresql":
-        return _postgresql_copy(conn, table, data, col_list)
-    raise ValueError(f"no bulk load for dialect {conn.dialect.name}")
+        return _postgresql_copy(conn, target, data, col_list)
+    # Any other engine (SQLite test sources): batched executemany, for small volumes only.
+    rows = 0
+    for batch in _batches(data):
+        conn.execute(table.insert(), batch.to_pylist())
+        rows += batch.num_rows
+    return rows
 
 
-def _duckdb_load(conn: sa.Connection, table: sa.Table, data, col_list: str) -> int:
+def _duckdb_load(conn: sa.Connection, target: str, data, col_list: str) -> int:
     raw = conn.connection.driver_connection
     name = f"_nexus_bulk_{id(data):x}"
     raw.register(name, data)
     try:
         inserted = raw.execute(
-            f"INSERT INTO {_qualified(table)} ({col_list}) SELECT {col_list} FROM {name}"
+            f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM {name}"
         ).fetchall()
     finally:
         raw.unregister(name)
     return int(inserted[0][0]) if inserted else 0
 
 
-def _postgresql_copy(conn: sa.Connection, table: sa.Table, data, col_list: str) -> int:
+def _postgresql_copy(conn: sa.Connection, target: str, data, col_list: str) -> int:
     cursor = conn.connection.driver_connection.cursor()
     rows = 0
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    sql = f"COPY {_qualified(table)} ({col_list}) FROM STDIN WITH (FORMAT csv)"
+    sql = f"COPY {target} ({col_list}) FROM STDIN WITH (FORMAT csv)"
     with cursor.copy(sql) as copy:
         for batch in _batches(data):
             if batch.num_rows == 0:
@@ -78,7 +82,7 @@ def _postgresql_copy(conn: sa.Connection, table: sa.Table, data, col_list: str) 
             copy.write(buffer.getvalue())
             rows += batch.num_rows
     if rows:
-        cursor.execute(f"ANALYZE {_qualified(table)}")
+        cursor.execute(f"ANALYZE {target}")
     return rows
 
 

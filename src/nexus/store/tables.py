@@ -195,23 +195,6 @@ source_records = sa.Table(
     schema="integration",
 )
 
-staged_records = sa.Table(
-    "staged_records",
-    metadata,
-    sa.Column("tenant_id", sa.BigInteger, nullable=False),
-    sa.Column("run_id", sa.BigInteger, nullable=False),
-    sa.Column("entity_id", sa.BigInteger, nullable=False),
-    # upsert: a good row; delete: a delta tombstone; keep: a row in error whose key must not be
-    # read as deleted by a bulk delivery.
-    sa.Column("op", sa.String(8), nullable=False),
-    sa.Column("natural_key", sa.Text, nullable=False),
-    sa.Column("checksum", sa.String(32)),
-    sa.Column("payload", sa.Text),
-    sa.Column("file_id", sa.BigInteger),
-    sa.Column("line", sa.BigInteger),
-    schema="integration",
-)
-
 source_record_errors = sa.Table(
     "source_record_errors",
     metadata,

@@ -120,7 +120,7 @@ def test_paging_uses_limit_and_offset_until_x_total_count(
     # A second pull changes nothing and adds no versions.
     versions = version_count(store)
     again = pull(store, limit=2)
-    assert again.status == "succeeded"
+    assert again.status == "succeeded", again.reason
     assert all(c["new"] == c["changed"] == c["deleted"] == 0 for c in again.entities.values())
     assert version_count(store) == versions
 

@@ -3,21 +3,19 @@
 Tables and columns come from `campus_schema.TABLES` (the docs/campus.md contract, Campus
 casing). Tables are dropped and re-created, then filled by the engine's native bulk route:
 DuckDB scans registered Arrow data (`INSERT ... SELECT`), PostgreSQL takes CSV through
-`COPY ... FROM STDIN`, any other engine (SQLite) gets batched executemany, fine at test sizes.
-
-This duplicates part of `nexus.store.bulk.bulk_load`, which does not quote identifiers yet and so
-cannot load Campus's mixed-case, partly reserved names ("Identity", "Day") on PostgreSQL.
+`COPY ... FROM STDIN`, any other engine (SQLite) gets batched executemany, fine at test sizes:
+all through `nexus.store.bulk_load`.
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from nexus.store import bulk_load
 from nexus.synth.campus_schema import TABLES, sql_table
 
 _BATCH = 250_000
@@ -61,29 +59,7 @@ class CampusDatabase:
             self.rows.setdefault(name, 0)
             return
         table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
-        if self.dialect == "duckdb":
-            con = self._driver
-            con.register("_synth_load", table)
-            try:
-                con.execute(
-                    f"INSERT INTO {self._names[name]} ({self._columns[name]}) "
-                    f"SELECT {self._columns[name]} FROM _synth_load"
-                )
-            finally:
-                con.unregister("_synth_load")
-        elif self.dialect == "postgresql":
-            with self._driver.cursor() as cur:
-                sql = (
-                    f"COPY {self._names[name]} ({self._columns[name]}) FROM STDIN WITH (FORMAT csv)"
-                )
-                with cur.copy(sql) as copy:
-                    for batch in table.to_batches(max_chunksize=_BATCH):
-                        buf = io.BytesIO()
-                        pacsv.write_csv(pa.Table.from_batches([batch]), buf, _CSV)
-                        copy.write(buf.getvalue())
-        else:
-            for batch in table.to_batches(max_chunksize=20_000):
-                self._conn.execute(self.tables[name].insert(), batch.to_pylist())
+        bulk_load(self._conn, self.tables[name], table)
         # Commit each load: DuckDB keeps an open transaction's appends in memory, and the
         # attendance stream of a large district would otherwise hold all of them.
         self._trans.commit()
