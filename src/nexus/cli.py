@@ -46,8 +46,9 @@ app.add_typer(connections_app, name="connections")
 app.add_typer(runs_app, name="runs")
 
 # Off a terminal (pipes, CI logs) tables get room instead of rich's 80-column default.
-out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+# Messages are never hard-wrapped: one problem, one line, whatever the width.
+out = Console(width=None if sys.stdout.isatty() else 120, soft_wrap=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120, soft_wrap=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 

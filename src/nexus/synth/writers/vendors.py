@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from nexus.integration.connectors.oneroster.spec import spec_header
 from nexus.synth import codes
 from nexus.synth.defects import VendorOverride
 from nexus.synth.model import SynthDistrict
@@ -59,26 +60,8 @@ POWERSCHOOL_HEADER = tuple(
         "EMAIL",
     )
 )
-CLASSLINK_USERS = (
-    "sourcedId",
-    "status",
-    "dateLastModified",
-    "enabledUser",
-    "orgSourcedIds",
-    "role",
-    "username",
-    "userIds",
-    "givenName",
-    "familyName",
-    "middleName",
-    "identifier",
-    "email",
-    "sms",
-    "phone",
-    "agentSourcedIds",
-    "grades",
-    "password",
-)
+# ClassLink ingests OneRoster 1.1 users.csv.
+CLASSLINK_USERS = spec_header("1.1", "users")
 CROSSWALK = (
     "personID",
     "studentNumber",
