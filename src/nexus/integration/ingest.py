@@ -222,6 +222,7 @@ class _Run:
         file_id = self._file(delivery, staged, status=status, reason=staged.drift_note)
         with self._tx() as conn:
             current = versioning.current_versions(conn, self.tenant_id, entity_id)
+        staged.first_delivery = current.num_rows == 0
         self.work.diff(staged, current, delivery.mode)
         del current
         with self._tx() as conn:
@@ -373,7 +374,13 @@ class _Run:
             mode = "skipped"
         else:
             counts = versioning.apply_entity(
-                conn, self.store, self.tenant_id, self.run_id, item.entity_id, staged.unchanged
+                conn,
+                self.store,
+                self.tenant_id,
+                self.run_id,
+                item.entity_id,
+                staged.unchanged,
+                first=staged.first_delivery,
             )
             counts.errors = staged.error_count
             mode = delivery.mode

@@ -83,6 +83,8 @@ class StagedEntity:
     drift_note: str | None = None
     # Rows identical to their current version (set by `WorkArea.diff`).
     unchanged: int = 0
+    # The entity had no current version when the work area compared (a first delivery).
+    first_delivery: bool = False
 
     @property
     def failed(self) -> bool:
@@ -422,19 +424,25 @@ class WorkArea:
                 f"THEN 'delete' ELSE 'upsert' END"
             )
         staged.table = self._name("stg")
-        good = f"__line NOT IN (SELECT line FROM {errors} WHERE line IS NOT NULL)"
-        self.db.execute(
-            f"CREATE TABLE {staged.table} AS "
+        staged.error_count = self.db.execute(f"SELECT count(*) FROM {errors}").fetchone()[0]
+        select = (
             f"SELECT op, natural_key, md5(payload) AS checksum, payload, line FROM ("
             f"  SELECT {op} AS op, __line AS line, __key AS natural_key,"
-            f"  {payload}::VARCHAR AS payload FROM {rows} WHERE {good}) "
-            # Rows in error keep their key's current version alive in a bulk delivery.
-            f"UNION ALL SELECT DISTINCT 'keep', natural_key, NULL, NULL, NULL FROM {errors} "
-            f"WHERE natural_key IS NOT NULL AND natural_key NOT IN ("
-            f"  SELECT __key FROM {rows} WHERE __key IS NOT NULL AND {good})"
+            f"  {payload}::VARCHAR AS payload FROM {rows}"
         )
+        if not staged.error_count:
+            # The common case: no row in error, nothing to filter out or keep alive.
+            self.db.execute(f"CREATE TABLE {staged.table} AS {select})")
+        else:
+            good = f"__line NOT IN (SELECT line FROM {errors} WHERE line IS NOT NULL)"
+            self.db.execute(
+                f"CREATE TABLE {staged.table} AS {select} WHERE {good}) "
+                # Rows in error keep their key's current version alive in a bulk delivery.
+                f"UNION ALL SELECT DISTINCT 'keep', natural_key, NULL, NULL, NULL FROM {errors} "
+                f"WHERE natural_key IS NOT NULL AND natural_key NOT IN ("
+                f"  SELECT __key FROM {rows} WHERE __key IS NOT NULL AND {good})"
+            )
         staged.errors_table = errors
-        staged.error_count = self.db.execute(f"SELECT count(*) FROM {errors}").fetchone()[0]
         # The staged rows and errors are all that is needed from here: free the rest.
         self.db.execute(f"DROP VIEW {rows}")
         for table in (f"{raw}_lines", f"{raw}_recno", raw, rejects):
@@ -458,6 +466,12 @@ class WorkArea:
         finally:
             self.db.unregister("_current")
         stg = staged.table
+        if current.num_rows == 0:
+            # Nothing current yet (a first run): every upsert is new, nothing to delete.
+            self.db.execute(f"DELETE FROM {stg} WHERE op <> 'upsert'")
+            self.db.execute(f"DROP TABLE {cur}")
+            staged.unchanged = 0
+            return
         vanished = ""
         if mode == "bulk":
             vanished = (

@@ -83,6 +83,7 @@ def apply_entity(
     run_id: int,
     entity_id: int,
     unchanged: int,
+    first: bool = False,
 ) -> EntityCounts:
     """Turn the run's staged rows of one entity into versions; inside the run's transaction.
 
@@ -94,6 +95,26 @@ def apply_entity(
     params = {"t": tenant_id, "r": run_id, "e": entity_id}
     if store.backend.advisory_locks:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:t, :e)"), params)
+    if first and not _has_current(conn, params):
+        # The entity's first delivery: every staged row is a new version, nothing to compare.
+        new = conn.execute(
+            sa.text(
+                "INSERT INTO integration.source_records (tenant_id, record_id, entity_id, "
+                " natural_key, checksum, payload, valid_from_run, valid_to_run, file_id, line) "
+                "SELECT :t, nextval('integration.record_seq'), :e, s.natural_key, s.checksum, "
+                " s.payload, :r, NULL, s.file_id, s.line FROM nexus_staged s "
+                "WHERE s.entity_id = :e AND s.op = 'upsert'"
+            ),
+            params,
+        ).rowcount
+        if new is None or new < 0:
+            new = conn.execute(
+                sa.text("SELECT count(*) FROM nexus_staged WHERE entity_id = :e AND op = 'upsert'"),
+                params,
+            ).scalar_one()
+        if store.backend.analyze_after_load and new > 10_000:
+            conn.execute(sa.text("ANALYZE integration.source_records"))
+        return EntityCounts(new=int(new), unchanged=unchanged)
     current = (
         "integration.source_records c ON c.tenant_id = :t AND c.entity_id = :e "
         "AND c.natural_key = s.natural_key AND c.valid_to_run IS NULL"
@@ -143,6 +164,19 @@ def apply_entity(
     if store.backend.analyze_after_load and new + changed + deleted > 10_000:
         conn.execute(sa.text("ANALYZE integration.source_records"))
     return counts
+
+
+def _has_current(conn: sa.Connection, params: dict) -> bool:
+    return (
+        conn.execute(
+            sa.text(
+                "SELECT 1 FROM integration.source_records WHERE tenant_id = :t "
+                "AND entity_id = :e AND valid_to_run IS NULL LIMIT 1"
+            ),
+            params,
+        ).first()
+        is not None
+    )
 
 
 def discard_staged(conn: sa.Connection) -> None:
