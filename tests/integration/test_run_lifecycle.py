@@ -40,11 +40,11 @@ def test_exception_during_apply_fails_the_run_and_rolls_back(store, tenant, tmp_
     real = versioning.apply_entity
     calls = []
 
-    def apply_then_die(conn, *args):
+    def apply_then_die(conn, *args, **kwargs):
         calls.append(args)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return real(conn, *args)
+        return real(conn, *args, **kwargs)
 
     monkeypatch.setattr(versioning, "apply_entity", apply_then_die)
     second = ingest(store, tenant, "csv", str(folder))
@@ -66,8 +66,8 @@ CRASHING_RUN = textwrap.dedent(
     from nexus.store import open_store
 
     real = versioning.apply_entity
-    def apply_then_die(conn, *args):
-        real(conn, *args)
+    def apply_then_die(conn, *args, **kwargs):
+        real(conn, *args, **kwargs)
         os._exit(9)  # the process dies inside the run's open transaction
     versioning.apply_entity = apply_then_die
     ingest(open_store(), "demo", "csv", sys.argv[1])
