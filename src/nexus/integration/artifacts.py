@@ -32,9 +32,12 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def keep(artifacts_dir: Path, original: Path) -> Artifact:
-    """Copy `original` into the artifact store (once per content) and return its address."""
-    sha, size = sha256_of(original)
+def keep(artifacts_dir: Path, original: Path, known: tuple[str, int] | None = None) -> Artifact:
+    """Copy `original` into the artifact store (once per content) and return its address.
+
+    `known` is (sha256, size) when the caller has just read the file and hashed it.
+    """
+    sha, size = known or sha256_of(original)
     target = artifacts_dir / sha[:2] / sha
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)

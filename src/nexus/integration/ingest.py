@@ -1,10 +1,11 @@
 """One ingestion run end to end: connector → work area → staged rows → versions, gated.
 
-Every delivery is parsed and checked in the run's private work area; its good rows are staged
-in the store, its bad rows recorded as errors. Only when every delivery has been read are the
-staged rows turned into versions, all in one transaction together with the run's final
-status: a run that dies part way leaves no version behind, and a failed file leaves its
-entity as it was.
+Every delivery is parsed and checked in the run's private work area and compared there with
+the entity's current (key, checksum) pairs; only what changes the entity is staged in the
+store (a temporary table on the run's own connection), bad rows are recorded as errors. Only
+when every delivery has been read are the staged rows turned into versions, all in one
+transaction together with the run's final status: a run that dies part way leaves no version
+behind, and a failed file leaves its entity as it was.
 """
 
 from __future__ import annotations
@@ -275,7 +276,10 @@ class _Run:
         original = delivery.path or delivery.original
         kept = None
         if original is not None and original.exists() and original.is_file():
-            kept = artifacts.keep(self.store.settings.artifacts_dir, original)
+            known = None
+            if staged is not None and staged.sha256 and original == delivery.path:
+                known = (staged.sha256, staged.size_bytes or 0)
+            kept = artifacts.keep(self.store.settings.artifacts_dir, original, known)
         with self._tx() as conn:
             file_id = conn.execute(
                 ingestion_files.insert()

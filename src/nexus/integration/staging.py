@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import os
 import re
@@ -85,6 +86,9 @@ class StagedEntity:
     unchanged: int = 0
     # The entity had no current version when the work area compared (a first delivery).
     first_delivery: bool = False
+    # sha256 and size of the delivered file, computed while it was validated.
+    sha256: str | None = None
+    size_bytes: int | None = None
 
     @property
     def failed(self) -> bool:
@@ -174,12 +178,15 @@ class WorkArea:
         if path.stat().st_size == 0:
             raise IngestionError(f"{delivery.name}: file is empty")
         encoding = (fmt.encoding if fmt else "utf-8").lower()
-        newlines = 0
+        digest = hashlib.sha256()
         if encoding in _UTF8:
-            newlines = _check_utf8(path, delivery.name)
+            newlines = _check_utf8(path, delivery.name, digest)
             source = path
         else:
-            source, newlines = self._transcode(path, encoding, delivery.name)
+            source, newlines = self._transcode(path, encoding, delivery.name, digest)
+        # The original's sha256, from the same read: the artifact store need not read it again.
+        staged.sha256 = digest.hexdigest()
+        staged.size_bytes = path.stat().st_size
         delimiter = fmt.delimiter if fmt else ","
         has_header = fmt.header if fmt else True
         if has_header:
@@ -212,7 +219,7 @@ class WorkArea:
         lines = self._line_numbers(raw, rejects, header, good, rejected, offset, newlines)
         return raw, (rejects if rejected else None), lines
 
-    def _transcode(self, path: Path, encoding: str, name: str) -> tuple[Path, int]:
+    def _transcode(self, path: Path, encoding: str, name: str, digest) -> tuple[Path, int]:
         try:
             codecs.lookup(encoding)
         except LookupError:
@@ -223,6 +230,7 @@ class WorkArea:
         with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
             decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
             while chunk := src.read(_CHUNK):
+                digest.update(chunk)
                 try:
                     text = decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
@@ -575,12 +583,13 @@ def _reject_reason_sql() -> str:
     return f"CASE r.error_type::VARCHAR {cases} ELSE lower(r.error_type::VARCHAR) END"
 
 
-def _check_utf8(path: Path, name: str) -> int:
+def _check_utf8(path: Path, name: str, digest) -> int:
     """Validate UTF-8 (a BOM is fine) and count line feeds; a bad byte fails the file."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
     newlines = 0
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
