@@ -153,7 +153,11 @@ def connections_add(
     name: Annotated[str, typer.Argument(help="Connection name, unique within the tenant.")],
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")],
     kind: Annotated[
-        str, typer.Option("--kind", help="csv, campus-extract, campus-sql, oneroster.")
+        str,
+        typer.Option(
+            "--kind",
+            help="csv, campus-extract, campus-sql, oneroster, powerschool, star, classlink.",
+        ),
     ],
     url: Annotated[str, typer.Option("--url", help="Folder, database URL or REST base URL.")],
     client_id: Annotated[str | None, typer.Option("--client-id")] = None,
@@ -254,7 +258,12 @@ def connections_list(
 @app.command("ingest")
 @handles_errors
 def ingest_command(
-    kind: Annotated[str, typer.Argument(help="csv, campus-extract, campus-sql or oneroster.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="csv, campus-extract, campus-sql, oneroster, powerschool, star or classlink."
+        ),
+    ],
     source: Annotated[
         str | None,
         typer.Argument(
@@ -264,7 +273,10 @@ def ingest_command(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")] = ...,
     connection: Annotated[str | None, typer.Option("--connection")] = None,
     mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="Mapping YAML for csv sources.")
+        Path | None,
+        typer.Option(
+            "--mapping", help="Mapping YAML for csv sources; column renames for powerschool."
+        ),
     ] = None,
     entities: Annotated[
         str | None,

@@ -18,7 +18,15 @@ from nexus.integration.errors import IngestionError
 from nexus.store import secrets
 from nexus.store.tables import source_connections, source_systems
 
-KINDS = ("csv", "campus-extract", "campus-sql", "oneroster")
+KINDS = (
+    "csv",
+    "campus-extract",
+    "campus-sql",
+    "oneroster",
+    "powerschool",
+    "star",
+    "classlink",
+)
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,21 @@ def connector_for(kind: str) -> Connector:
         from nexus.integration.connectors.oneroster import OneRosterConnector
 
         return OneRosterConnector()
+    if kind == "powerschool":
+        from nexus.integration.connectors.powerschool import PowerSchoolConnector
+
+        return PowerSchoolConnector()
+    if kind == "star":
+        from nexus.integration.connectors.star import StarConnector
+
+        return StarConnector()
+    if kind == "classlink":
+        from nexus.integration.connectors.classlink import ClassLinkConnector
+
+        return ClassLinkConnector()
     raise IngestionError(
-        f"unknown source kind {kind!r}: use csv, campus-extract, campus-sql or oneroster"
+        f"unknown source kind {kind!r}: use csv, campus-extract, campus-sql, oneroster, "
+        "powerschool, star or classlink"
     )
 
 

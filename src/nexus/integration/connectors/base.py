@@ -90,7 +90,7 @@ class ConnectorContext:
 
 
 class Connector(Protocol):
-    """A source kind: `csv`, `campus-extract`, `campus-sql`, `oneroster`."""
+    """A source kind: `csv`, `campus-extract`, `campus-sql`, `oneroster`, or a vendor's."""
 
     kind: str
 
