@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from nexus import identity
 from nexus.integration import IngestionError, ingest, runs, sources, write_snapshot
 from nexus.store import Store, StoreError, open_store, secrets
 from nexus.store.engine import current_user
@@ -44,6 +45,14 @@ runs_app = typer.Typer(
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(connections_app, name="connections")
 app.add_typer(runs_app, name="runs")
+districts_app = typer.Typer(
+    help="Districts: what the district gate recognises as a tenant's.", no_args_is_help=True
+)
+aliases_app = typer.Typer(
+    help="Other names a district goes by in some source.", no_args_is_help=True
+)
+districts_app.add_typer(aliases_app, name="aliases")
+app.add_typer(districts_app, name="districts")
 
 # Off a terminal (pipes, CI logs) tables get room instead of rich's 80-column default.
 # Messages are never hard-wrapped: one problem, one line, whatever the width.
@@ -122,6 +131,7 @@ def tenants_add(
     store = _store()
     with store.engine.begin() as conn:
         tenant = add_tenant(conn, code, name, district_code, nces_id)
+        identity.register_district(conn, tenant)
     if as_json:
         _emit_json(tenant.__dict__)
     else:
@@ -142,6 +152,65 @@ def tenants_list(as_json: JsonFlag = False) -> None:
     for t in found:
         table.add_row(t.code, t.name, t.county_district_code or "", t.nces_id or "")
     out.print(table)
+
+
+# --- districts ----------------------------------------------------------------------------------
+
+
+@districts_app.command("list")
+@handles_errors
+def districts_list(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The tenant's districts: codes, names and aliases."""
+    store = _store()
+    with store.engine.connect() as conn:
+        found = identity.list_districts(conn, get_tenant(conn, tenant).tenant_id)
+    if as_json:
+        _emit_json([d.__dict__ for d in found])
+        return
+    table = Table("district", "DESE code", "NCES id", "account id", "aliases", "threshold")
+    for d in found:
+        table.add_row(
+            d.name,
+            d.county_district_code or "",
+            d.nces_id or "",
+            d.account_id or "",
+            ", ".join(d.aliases),
+            str(d.name_threshold),
+        )
+    out.print(table)
+
+
+@aliases_app.command("add")
+@handles_errors
+def aliases_add(
+    alias: Annotated[str, typer.Argument(help='Another name, e.g. "Belleville PD".')],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")],
+) -> None:
+    """Register another name of the tenant's district for the district gate."""
+    store = _store()
+    with store.engine.begin() as conn:
+        identity.add_alias(conn, get_tenant(conn, tenant).tenant_id, alias)
+    out.print(f"alias {alias!r} added")
+
+
+@aliases_app.command("list")
+@handles_errors
+def aliases_list(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The names the tenant's district goes by."""
+    store = _store()
+    with store.engine.connect() as conn:
+        found = identity.list_aliases(conn, get_tenant(conn, tenant).tenant_id)
+    if as_json:
+        _emit_json(found)
+    else:
+        for alias in found:
+            out.print(alias, highlight=False)
 
 
 # --- connections --------------------------------------------------------------------------------
@@ -325,6 +394,7 @@ def ingest_command(
                 source,
                 connection_name=connection,
                 accept_type_changes=accept_type_changes,
+                gate=identity.district_gate,
                 options=options,
                 progress=report,
             )
@@ -336,6 +406,7 @@ def ingest_command(
             source,
             connection_name=connection,
             accept_type_changes=accept_type_changes,
+            gate=identity.district_gate,
             options=options,
         )
     if as_json:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nexus.identity import district_gate, register_district
 from nexus.integration import RunResult, ingest
 from nexus.store import Store
 from nexus.store.migrate import upgrade
@@ -47,13 +48,14 @@ def run_demo(
     district = json.loads((out_dir / "district.json").read_text())
     with store.engine.begin() as conn:
         if find_tenant(conn, DEMO_TENANT) is None:
-            add_tenant(
+            tenant = add_tenant(
                 conn,
                 DEMO_TENANT,
                 district["name"],
                 district.get("county_district_code"),
                 district.get("nces_id"),
             )
+            register_district(conn, tenant)
     runs: list[tuple[str, RunResult]] = []
     for kind, source in (
         ("campus-extract", str(out_dir / "campus-extract")),
@@ -61,5 +63,7 @@ def run_demo(
         ("oneroster", str(out_dir / "oneroster")),
     ):
         say(f"ingesting {kind}")
-        runs.append((kind, ingest(store, DEMO_TENANT, kind, source, user="demo")))
+        runs.append(
+            (kind, ingest(store, DEMO_TENANT, kind, source, user="demo", gate=district_gate))
+        )
     return DemoResult(district=district, out_dir=out_dir, runs=runs)

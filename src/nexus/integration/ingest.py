@@ -24,6 +24,7 @@ from nexus.integration import artifacts, runs, versioning
 from nexus.integration.connectors import connector_for
 from nexus.integration.connectors.base import ConnectorContext, Delivery
 from nexus.integration.errors import IngestionError
+from nexus.integration.gate import DistrictGate
 from nexus.integration.sources import Connection, ensure_source_system, get_connection
 from nexus.integration.staging import StagedEntity, WorkArea
 from nexus.store import Store, StoreError, bulk_load
@@ -62,8 +63,13 @@ def ingest(
     accept_type_changes: bool = False,
     options: dict | None = None,
     progress: ProgressCallback | None = None,
+    gate: DistrictGate | None = None,
 ) -> runs.RunResult:
-    """Run one ingestion of `source` (a path or URL) for a tenant; never raises on bad data."""
+    """Run one ingestion of `source` (a path or URL) for a tenant; never raises on bad data.
+
+    `gate` sees the districts each delivery names and may refuse the run (see `gate.py`);
+    operators' entry points pass `nexus.identity`'s district gate.
+    """
     connector = connector_for(kind)
     with store.engine.begin() as conn:
         tenant = get_tenant(conn, tenant_code)
@@ -90,7 +96,7 @@ def ingest(
             recorded_source,
             user or current_user(),
         )
-    run = _Run(store, tenant.tenant_id, source_system_id, run_id, progress)
+    run = _Run(store, tenant.tenant_id, source_system_id, run_id, progress, gate)
     try:
         run.open()
         with WorkArea(store.settings.home / "work") as work:
@@ -117,6 +123,7 @@ class _Run:
         source_system_id: int,
         run_id: int,
         progress: ProgressCallback | None,
+        gate: DistrictGate | None = None,
     ) -> None:
         self.store = store
         self.tenant_id = tenant_id
@@ -128,6 +135,8 @@ class _Run:
         self.work: WorkArea | None = None
         self.progress = progress or (lambda name, rows: None)
         self.conn: sa.Connection | None = None
+        self.gate = gate
+        self.refusals: list[str] = []
 
     def open(self) -> None:
         """One store connection for the whole run: it holds the run's temporary staging table."""
@@ -219,6 +228,14 @@ class _Run:
         if staged.failed:
             self._file(delivery, staged, status=runs.FAILED, reason=staged.failure)
             return
+        if self.gate is not None and staged.district_claims:
+            with self._tx() as conn:
+                verdict = self.gate(conn, self.tenant_id, staged.district_claims)
+            if not verdict.accepted:
+                reason = f"{delivery.name}: refused by the district gate: {verdict.reason}"
+                self.refusals.append(reason)
+                self._file(delivery, staged, status=runs.FAILED, reason=reason)
+                return
         status = runs.PARTIAL if staged.error_count else runs.SUCCEEDED
         file_id = self._file(delivery, staged, status=status, reason=staged.drift_note)
         with self._tx() as conn:
@@ -341,6 +358,9 @@ class _Run:
     # --- the single apply transaction -----------------------------------------------------------
 
     def apply(self) -> runs.RunResult:
+        if self.refusals:
+            # Data of another district, or of one not verified: nothing of the run is applied.
+            return self.fail("; ".join(self.refusals))
         files = self.result.files
         failed_files = [f for f in files if f.status == runs.FAILED]
         if not files:

@@ -22,7 +22,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from nexus.integration.connectors.base import ColumnSpec, Delivery
+from nexus.integration.connectors.base import (
+    ColumnSpec,
+    Delivery,
+    DistrictClaim,
+    DistrictEvidence,
+)
 from nexus.integration.errors import IngestionError
 
 _UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8"}
@@ -86,6 +91,8 @@ class StagedEntity:
     unchanged: int = 0
     # The entity had no current version when the work area compared (a first delivery).
     first_delivery: bool = False
+    # The districts the delivery names (for the district gate).
+    district_claims: list[DistrictClaim] = field(default_factory=list)
     # sha256 and size of the delivered file, computed while it was validated.
     sha256: str | None = None
     size_bytes: int | None = None
@@ -451,11 +458,32 @@ class WorkArea:
                 f"  SELECT __key FROM {rows} WHERE __key IS NOT NULL AND {good})"
             )
         staged.errors_table = errors
+        if delivery.district_evidence is not None:
+            staged.district_claims = self._district_claims(rows, delivery.district_evidence)
         # The staged rows and errors are all that is needed from here: free the rest.
         self.db.execute(f"DROP VIEW {rows}")
         for table in (f"{raw}_lines", f"{raw}_recno", raw, rejects):
             if table:
                 self.db.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _district_claims(self, rows: str, evidence: DistrictEvidence) -> list[DistrictClaim]:
+        """The distinct districts a delivery names, from its evidence columns."""
+        roles = list(evidence.columns)
+        columns = ", ".join(
+            f"nullif(trim(CAST({quote_ident(evidence.columns[r])} AS VARCHAR)), '')" for r in roles
+        )
+        where = f"WHERE {evidence.where}" if evidence.where else ""
+        found = self.db.execute(
+            f"SELECT DISTINCT {columns} FROM {rows} {where} ORDER BY ALL LIMIT 50"
+        ).fetchall()
+        claims = []
+        for values in found:
+            named = dict(zip(roles, values, strict=True))
+            name = named.pop("name", None)
+            identifiers = {k: v for k, v in named.items() if v}
+            if name or identifiers:
+                claims.append(DistrictClaim(identifiers=identifiers, name=name))
+        return claims
 
     def diff(self, staged: StagedEntity, current: pa.Table, mode: str) -> None:
         """Keep only what changes the entity, against its current versions (key, checksum).

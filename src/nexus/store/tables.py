@@ -20,7 +20,7 @@ NAMING = {
 
 metadata = sa.MetaData(naming_convention=NAMING)
 
-SCHEMAS = ("platform", "integration")
+SCHEMAS = ("platform", "integration", "education")
 
 
 def _seq(name: str, schema: str) -> sa.Sequence:
@@ -212,4 +212,35 @@ source_record_errors = sa.Table(
     sa.Column("natural_key", sa.Text),
     sa.PrimaryKeyConstraint("tenant_id", "run_id", "error_no"),
     schema="integration",
+)
+
+
+# --- education ---------------------------------------------------------------------------------
+
+districts = sa.Table(
+    "districts",
+    metadata,
+    sa.Column("tenant_id", sa.BigInteger, nullable=False),
+    _id("district_id", "education"),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("county_district_code", sa.String(6)),
+    sa.Column("nces_id", sa.String(12)),
+    # A vendor's id for the district (e.g. a Renaissance or ClassLink account id).
+    sa.Column("account_id", sa.String(100)),
+    # The district gate accepts a name at or above this rapidfuzz score (0-100).
+    sa.Column("name_threshold", sa.Integer, nullable=False, server_default="85"),
+    _created(),
+    sa.PrimaryKeyConstraint("tenant_id", "district_id"),
+    schema="education",
+)
+
+district_aliases = sa.Table(
+    "district_aliases",
+    metadata,
+    sa.Column("tenant_id", sa.BigInteger, nullable=False),
+    sa.Column("district_id", sa.BigInteger, nullable=False),
+    sa.Column("alias", sa.String(200), nullable=False),
+    _created(),
+    sa.PrimaryKeyConstraint("tenant_id", "district_id", "alias"),
+    schema="education",
 )

@@ -41,6 +41,27 @@ class CsvFormat:
 
 
 @dataclass(frozen=True)
+class DistrictEvidence:
+    """Where a delivery says which district it belongs to: columns by role, and a row filter.
+
+    Roles: `name`, `county_district_code` (DESE), `nces_id`, `account_id` (a vendor's id for
+    the district). `where` is a SQL condition on the file's columns selecting the rows that
+    describe the district (e.g. OneRoster orgs of type district).
+    """
+
+    columns: dict[str, str]
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class DistrictClaim:
+    """One district a delivery names: identifiers by role, and its name as written."""
+
+    identifiers: dict[str, str]
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class QueryIdentity:
     """Which versioned query produced a SQL delivery."""
 
@@ -73,6 +94,8 @@ class Delivery:
     failure: str | None = None
     # The bytes to keep as this delivery's original when it is not a file (e.g. a SQL snapshot).
     original: Path | None = None
+    # Which columns name the district the data belongs to (the district gate reads them).
+    district_evidence: DistrictEvidence | None = None
 
 
 @dataclass

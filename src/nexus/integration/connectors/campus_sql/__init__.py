@@ -21,7 +21,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from nexus.integration.connectors.base import ConnectorContext, Delivery, QueryIdentity
+from nexus.integration.connectors.base import (
+    ConnectorContext,
+    Delivery,
+    DistrictEvidence,
+    QueryIdentity,
+)
 from nexus.integration.connectors.campus_sql.catalog import CampusQuery, load_catalog
 from nexus.integration.connectors.campus_sql.database import SourceDatabase
 from nexus.integration.connectors.campus_sql.probe import DELIVERED, take_probe, unchanged
@@ -57,6 +62,12 @@ def _deliver(
         name=query.name,
         natural_key=query.natural_key,
         query=QueryIdentity(name=query.name, version=query.version, sha256=query.sha256),
+        # The schools query carries District.number: the DESE county-district code.
+        district_evidence=(
+            DistrictEvidence(columns={"county_district_code": "districtNumber"})
+            if query.entity == "schools"
+            else None
+        ),
     )
     try:
         with db.transaction() as conn:

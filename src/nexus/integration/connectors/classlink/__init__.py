@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nexus.integration.connectors.base import ConnectorContext, CsvFormat, Delivery
 from nexus.integration.connectors.oneroster.spec import (
+    DISTRICT_EVIDENCE,
     NATURAL_KEY,
     column_specs,
     expected_columns,
@@ -38,6 +39,7 @@ def file_delivery(entity: str, path: Path) -> Delivery:
         expected_columns=expected_columns(VERSION, entity, present),
         path=path,
         csv=CsvFormat(),
+        district_evidence=DISTRICT_EVIDENCE if entity == "orgs" else None,
     )
 
 

@@ -67,6 +67,7 @@ def file_delivery(entity: str, path: Path, version: str, mode: str) -> Delivery:
         path=path,
         csv=CsvFormat(),
         tombstone=spec.TOMBSTONE if mode == "delta" else None,
+        district_evidence=spec.DISTRICT_EVIDENCE if entity == "orgs" else None,
     )
 
 

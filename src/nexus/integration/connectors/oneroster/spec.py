@@ -9,7 +9,7 @@ bundles or REST; it only describes the format.
 
 from __future__ import annotations
 
-from nexus.integration.connectors.base import ColumnSpec, ColumnType
+from nexus.integration.connectors.base import ColumnSpec, ColumnType, DistrictEvidence
 
 VERSIONS: tuple[str, ...] = ("1.1", "1.2")
 NATURAL_KEY: tuple[str, ...] = ("sourcedId",)
@@ -125,6 +125,14 @@ COLUMN_TYPES: dict[str, ColumnType] = {
     "resultValueMax": "decimal",
     "score": "decimal",
 }
+
+
+# A district org names its district; Campus writes District.Number (in Missouri the DESE
+# county-district code) as its identifier.
+DISTRICT_EVIDENCE = DistrictEvidence(
+    columns={"name": "name", "county_district_code": "identifier"},
+    where="lower(type) IN ('district', 'local')",
+)
 
 
 def normalise_version(value: str) -> str | None:

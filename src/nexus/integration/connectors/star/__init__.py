@@ -17,7 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from nexus.integration.connectors.base import ConnectorContext, CsvFormat, Delivery
+from nexus.integration.connectors.base import (
+    ConnectorContext,
+    CsvFormat,
+    Delivery,
+    DistrictEvidence,
+)
 from nexus.integration.connectors.star.layouts import (
     HEADERS,
     NATURAL_KEY,
@@ -63,6 +68,17 @@ def detect(header: list[str], product: str | None) -> tuple[str, str] | str:
     )
 
 
+def district_evidence(header: tuple[str, ...]) -> DistrictEvidence | None:
+    """Star rows carry their district: name, state id (DESE code) and Renaissance id."""
+    roles = {
+        "name": "DistrictName",
+        "county_district_code": "DistrictStateID",
+        "account_id": "DistrictRenaissanceID",
+    }
+    present = {role: column for role, column in roles.items() if column in header}
+    return DistrictEvidence(columns=present) if present else None
+
+
 class StarConnector:
     kind = "star"
 
@@ -100,6 +116,7 @@ class StarConnector:
                     expected_columns=HEADERS[(layout, prod)],
                     path=path,
                     csv=CsvFormat(),
+                    district_evidence=district_evidence(HEADERS[(layout, prod)]),
                 )
             found.setdefault(delivery.entity, []).append(delivery)
         if not found and not wanted:
