@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from nexus.integration.connectors.star.layouts import HEADERS
 from nexus.synth import codes
 from nexus.synth.assessments import STAR_CATEGORIES, WINDOWS
 from nexus.synth.courses import catalog
@@ -32,88 +33,9 @@ from nexus.synth.writers.csv_files import (
 )
 from nexus.synth.writers.people import People
 
-_STAR_COMMON_HEAD = (
-    "RenaissanceClientID,SchoolYear,SchoolYearStartDate,SchoolYearEndDate,StudentRenaissanceID,"
-    "StudentSourcedID,StudentIdentifier,StudentUserID,StudentStateID,StudentEmail,"
-    "StudentFirstName,StudentMiddleName,StudentLastName,Gender,BirthDate,MultiRace,"
-    "HispanicOrLatino,AmericanIndianOrAlaskaNative,Asian,BlackOrAfricanAmerican,"
-    "NativeHawaiianOrOtherPacificIslander,White,CurrentGrade,EnrollmentStatus,"
-    "DistrictRenaissanceID,DistrictSourcedID,DistrictIdentifier,DistrictStateID,DistrictName,"
-    "SchoolRenaissanceID,SchoolSourcedID,SchoolIdentifier,SchoolStateID,SchoolName,"
-    "CourseRenaissanceID,CourseSourcedID,CourseCode,CourseName,ClassRenaissanceID,"
-    "ClassSourcedID,ClassCode,GroupID,GroupOrClassName,TeacherRenaissanceID,TeacherSourcedID,"
-    "TeacherIdentifier,TeacherUserID,TeacherStateID,TeacherEmail,TeacherFirstName,"
-    "TeacherMiddleName,TeacherLastName,AssessmentID,LaunchDate,CompletedDate,"
-    "CompletedDateLocal,AssessmentNumber,AssessmentType,AssessmentStatus,DeactivationReason,"
-    "GradePlacement,Grade,ExtraTime"
-)
-_STAR_TAIL = (
-    "StudentGrowthPercentileFallFall,StudentGrowthPercentileFallSpring,"
-    "StudentGrowthPercentileFallWinter,StudentGrowthPercentileSpringFall,"
-    "StudentGrowthPercentileSpringSpring,StudentGrowthPercentileWinterSpring,"
-    "ScreeningPeriodWindowName,ScreeningWindowStartDate,ScreeningWindowEndDate,"
-    "RenaissanceBenchmarkCategoryName,RenaissanceBenchmarkCategoryLevel,"
-    "RenaissanceBenchmarkCategoryNumberOfLevels,RenaissanceBenchmarkCategoryMinPercentileRank,"
-    "RenaissanceBenchmarkCategoryMaxPercentileRank,StateBenchmarkAssessmentName,"
-    "StateBenchmarkCategoryName,StateBenchmarkProficient,StateBenchmarkCategoryLevel,"
-    "StateBenchmarkNumberOfCategoryLevels,StateBenchmarkMinScaledScore,"
-    "StateBenchmarkMaxScaledScore,DistrictBenchmarkCategoryName,DistrictBenchmarkProficient,"
-    "DistrictBenchmarkCategoryLevel,DistrictBenchmarkNumberOfCategoryLevels,"
-    "DistrictBenchmarkMinPercentileRank,DistrictBenchmarkMaxPercentileRank,"
-    "SchoolBenchmarkCategoryName,SchoolBenchmarkProficient,SchoolBenchmarkCategoryLevel,"
-    "SchoolBenchmarkNumberOfCategoryLevels,SchoolBenchmarkMinPercentileRank,"
-    "SchoolBenchmarkMaxPercentileRank,CurrentSGP"
-)
-_SCORES = (
-    "ScaledScore,StandardErrorOfMeasurement,RaschScore,UnifiedScore,"
-    "PartnershipForAssessmentOfReadinessForCollegeAndCareers,"
-    "SmarterBalancedAssessmentConsortium,OpenGrowthScore,GradeEquivalent,PercentileRank,"
-    "NormalCurveEquivalent"
-)
-_ENDING = "TakenAt,TakenAtByIPAddress,StudentDisplayID,TeacherDisplayID"
+# Star's v2 headers are the connector's own layouts: what synth writes, Nexus reads.
 STAR_HEADERS: dict[str, tuple[str, ...]] = {
-    "SR": tuple(
-        ",".join(
-            [
-                _STAR_COMMON_HEAD,
-                _SCORES,
-                "InstructionalReadingLevel,EstimatedOralReadingFluency,LowerZoneOfProximalDevelopment,"
-                "UpperZoneOfProximalDevelopment,Lexile,LowerLexileZoneOfProximalDevelopment,"
-                "UpperLexileZoneOfProximalDevelopment,TotalTimeInSeconds,TotalCorrect,TotalPossible,"
-                "Grade3_AssessmentAttempts,Grade3_PassingStatus,Grade3_PassingScore",
-                _STAR_TAIL,
-                _ENDING,
-                "SATBenchmarkCategory,ACTBenchmarkCategory",
-            ]
-        ).split(",")
-    ),
-    "SM": tuple(
-        ",".join(
-            [
-                _STAR_COMMON_HEAD,
-                "Audio",
-                _SCORES,
-                "TotalTimeInSeconds,TotalCorrect,TotalPossible",
-                _STAR_TAIL,
-                "Quantile",
-                _ENDING,
-                "SATBenchmarkCategory,ACTBenchmarkCategory",
-            ]
-        ).split(",")
-    ),
-    "SEL": tuple(
-        ",".join(
-            [
-                _STAR_COMMON_HEAD,
-                _SCORES,
-                "EstimatedOralReadingFluency,LiteracyClassification,TotalTimeInSeconds,TotalCorrect,"
-                "TotalPossible",
-                _STAR_TAIL,
-                _ENDING,
-                "Lexile,LexileRange",
-            ]
-        ).split(",")
-    ),
+    product: HEADERS[("v2", product)] for product in ("SR", "SM", "SEL")
 }
 _STAR_CHUNK = 200_000
 

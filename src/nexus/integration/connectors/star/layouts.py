@@ -57,20 +57,24 @@ _TYPES: dict[str, dict[str, str]] = {
     },
 }
 
+# Every v2 file opens with the same roster columns: student, district, school, class, teacher.
+_V2_ROSTER = (
+    "RenaissanceClientID,SchoolYear,SchoolYearStartDate,SchoolYearEndDate,"
+    "StudentRenaissanceID,StudentSourcedID,StudentIdentifier,StudentUserID,"
+    "StudentStateID,StudentEmail,StudentFirstName,StudentMiddleName,StudentLastName,"
+    "Gender,BirthDate,MultiRace,HispanicOrLatino,AmericanIndianOrAlaskaNative,Asian,"
+    "BlackOrAfricanAmerican,NativeHawaiianOrOtherPacificIslander,White,CurrentGrade,"
+    "EnrollmentStatus,DistrictRenaissanceID,DistrictSourcedID,DistrictIdentifier,"
+    "DistrictStateID,DistrictName,SchoolRenaissanceID,SchoolSourcedID,SchoolIdentifier,"
+    "SchoolStateID,SchoolName,CourseRenaissanceID,CourseSourcedID,CourseCode,CourseName,"
+    "ClassRenaissanceID,ClassSourcedID,ClassCode,GroupID,GroupOrClassName,"
+    "TeacherRenaissanceID,TeacherSourcedID,TeacherIdentifier,TeacherUserID,"
+    "TeacherStateID,TeacherEmail,TeacherFirstName,TeacherMiddleName,TeacherLastName,"
+)
+
 HEADERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("v2", "SR"): _h(
-        "RenaissanceClientID,SchoolYear,SchoolYearStartDate,SchoolYearEndDate,"
-        "StudentRenaissanceID,StudentSourcedID,StudentIdentifier,StudentUserID,"
-        "StudentStateID,StudentEmail,StudentFirstName,StudentMiddleName,StudentLastName,"
-        "Gender,BirthDate,MultiRace,HispanicOrLatino,AmericanIndianOrAlaskaNative,Asian,"
-        "BlackOrAfricanAmerican,NativeHawaiianOrOtherPacificIslander,White,CurrentGrade,"
-        "EnrollmentStatus,DistrictRenaissanceID,DistrictSourcedID,DistrictIdentifier,"
-        "DistrictStateID,DistrictName,SchoolRenaissanceID,SchoolSourcedID,SchoolIdentifier,"
-        "SchoolStateID,SchoolName,CourseRenaissanceID,CourseSourcedID,CourseCode,CourseName,"
-        "ClassRenaissanceID,ClassSourcedID,ClassCode,GroupID,GroupOrClassName,"
-        "TeacherRenaissanceID,TeacherSourcedID,TeacherIdentifier,TeacherUserID,"
-        "TeacherStateID,TeacherEmail,TeacherFirstName,TeacherMiddleName,TeacherLastName,"
-        "AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,AssessmentNumber,"
+        _V2_ROSTER + "AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,AssessmentNumber,"
         "AssessmentType,AssessmentStatus,DeactivationReason,GradePlacement,Grade,ExtraTime,"
         "ScaledScore,StandardErrorOfMeasurement,RaschScore,UnifiedScore,"
         "PartnershipForAssessmentOfReadinessForCollegeAndCareers,"
@@ -99,18 +103,7 @@ HEADERS: dict[tuple[str, str], tuple[str, ...]] = {
         "StudentDisplayID,TeacherDisplayID,SATBenchmarkCategory,ACTBenchmarkCategory"
     ),
     ("v2", "SM"): _h(
-        "RenaissanceClientID,SchoolYear,SchoolYearStartDate,SchoolYearEndDate,"
-        "StudentRenaissanceID,StudentSourcedID,StudentIdentifier,StudentUserID,"
-        "StudentStateID,StudentEmail,StudentFirstName,StudentMiddleName,StudentLastName,"
-        "Gender,BirthDate,MultiRace,HispanicOrLatino,AmericanIndianOrAlaskaNative,Asian,"
-        "BlackOrAfricanAmerican,NativeHawaiianOrOtherPacificIslander,White,CurrentGrade,"
-        "EnrollmentStatus,DistrictRenaissanceID,DistrictSourcedID,DistrictIdentifier,"
-        "DistrictStateID,DistrictName,SchoolRenaissanceID,SchoolSourcedID,SchoolIdentifier,"
-        "SchoolStateID,SchoolName,CourseRenaissanceID,CourseSourcedID,CourseCode,CourseName,"
-        "ClassRenaissanceID,ClassSourcedID,ClassCode,GroupID,GroupOrClassName,"
-        "TeacherRenaissanceID,TeacherSourcedID,TeacherIdentifier,TeacherUserID,"
-        "TeacherStateID,TeacherEmail,TeacherFirstName,TeacherMiddleName,TeacherLastName,"
-        "AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,AssessmentNumber,"
+        _V2_ROSTER + "AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,AssessmentNumber,"
         "AssessmentType,AssessmentStatus,DeactivationReason,GradePlacement,Grade,ExtraTime,"
         "Audio,ScaledScore,StandardErrorOfMeasurement,RaschScore,UnifiedScore,"
         "PartnershipForAssessmentOfReadinessForCollegeAndCareers,"
@@ -136,18 +129,7 @@ HEADERS: dict[tuple[str, str], tuple[str, ...]] = {
         "StudentDisplayID,TeacherDisplayID,SATBenchmarkCategory,ACTBenchmarkCategory"
     ),
     ("v2", "SEL"): _h(
-        "RenaissanceClientID,SchoolYear,SchoolYearStartDate,SchoolYearEndDate,"
-        "StudentRenaissanceID,StudentSourcedID,StudentIdentifier,StudentUserID,"
-        "StudentStateID,StudentEmail,StudentFirstName,StudentMiddleName,StudentLastName,"
-        "Gender,BirthDate,MultiRace,HispanicOrLatino,AmericanIndianOrAlaskaNative,Asian,"
-        "BlackOrAfricanAmerican,NativeHawaiianOrOtherPacificIslander,White,CurrentGrade,"
-        "EnrollmentStatus,DistrictRenaissanceID,DistrictSourcedID,DistrictIdentifier,"
-        "DistrictStateID,DistrictName,SchoolRenaissanceID,SchoolSourcedID,SchoolIdentifier,"
-        "SchoolStateID,SchoolName,CourseRenaissanceID,CourseSourcedID,CourseCode,CourseName,"
-        "ClassRenaissanceID,ClassSourcedID,ClassCode,GroupID,GroupOrClassName,"
-        "TeacherRenaissanceID,TeacherSourcedID,TeacherIdentifier,TeacherUserID,"
-        "TeacherStateID,TeacherEmail,TeacherFirstName,TeacherMiddleName,TeacherLastName,"
-        "AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,AssessmentNumber,"
+        _V2_ROSTER + "AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,AssessmentNumber,"
         "AssessmentType,AssessmentStatus,DeactivationReason,GradePlacement,Grade,ExtraTime,"
         "ScaledScore,StandardErrorOfMeasurement,RaschScore,UnifiedScore,"
         "PartnershipForAssessmentOfReadinessForCollegeAndCareers,"
