@@ -188,12 +188,16 @@ def districts_list(
 def aliases_add(
     alias: Annotated[str, typer.Argument(help='Another name, e.g. "Belleville PD".')],
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")],
+    as_json: JsonFlag = False,
 ) -> None:
     """Register another name of the tenant's district for the district gate."""
     store = _store()
     with store.engine.begin() as conn:
         identity.add_alias(conn, get_tenant(conn, tenant).tenant_id, alias)
-    out.print(f"alias {alias!r} added")
+    if as_json:
+        _emit_json({"tenant": tenant, "alias": alias})
+    else:
+        out.print(f"alias {alias!r} added")
 
 
 @aliases_app.command("list")
