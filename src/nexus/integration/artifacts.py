@@ -45,15 +45,3 @@ def keep(artifacts_dir: Path, original: Path, known: tuple[str, int] | None = No
         shutil.copyfile(original, partial)
         os.replace(partial, target)
     return Artifact(sha256=sha, size_bytes=size, path=target)
-
-
-def keep_bytes(artifacts_dir: Path, data: bytes) -> Artifact:
-    """Store bytes produced by a connector (a SQL snapshot, a REST page set) as an artifact."""
-    sha = hashlib.sha256(data).hexdigest()
-    target = artifacts_dir / sha[:2] / sha
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.partial")
-        partial.write_bytes(data)
-        os.replace(partial, target)
-    return Artifact(sha256=sha, size_bytes=len(data), path=target)

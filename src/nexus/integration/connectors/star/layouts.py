@@ -72,6 +72,27 @@ _V2_ROSTER = (
     "TeacherStateID,TeacherEmail,TeacherFirstName,TeacherMiddleName,TeacherLastName,"
 )
 
+# Growth, screening and benchmark columns that Star Reading and Early Literacy share.
+_V2_GROWTH_AND_BENCHMARKS = (
+    "StudentGrowthPercentileFallSpring,StudentGrowthPercentileFallWinter,"
+    "StudentGrowthPercentileSpringFall,StudentGrowthPercentileSpringSpring,"
+    "StudentGrowthPercentileWinterSpring,ScreeningPeriodWindowName,"
+    "ScreeningWindowStartDate,ScreeningWindowEndDate,RenaissanceBenchmarkCategoryName,"
+    "RenaissanceBenchmarkCategoryLevel,RenaissanceBenchmarkCategoryNumberOfLevels,"
+    "RenaissanceBenchmarkCategoryMinPercentileRank,"
+    "RenaissanceBenchmarkCategoryMaxPercentileRank,StateBenchmarkAssessmentName,"
+    "StateBenchmarkCategoryName,StateBenchmarkProficient,StateBenchmarkCategoryLevel,"
+    "StateBenchmarkNumberOfCategoryLevels,StateBenchmarkMinScaledScore,"
+    "StateBenchmarkMaxScaledScore,DistrictBenchmarkCategoryName,"
+    "DistrictBenchmarkProficient,DistrictBenchmarkCategoryLevel,"
+    "DistrictBenchmarkNumberOfCategoryLevels,DistrictBenchmarkMinPercentileRank,"
+    "DistrictBenchmarkMaxPercentileRank,SchoolBenchmarkCategoryName,"
+    "SchoolBenchmarkProficient,SchoolBenchmarkCategoryLevel,"
+    "SchoolBenchmarkNumberOfCategoryLevels,SchoolBenchmarkMinPercentileRank,"
+    "SchoolBenchmarkMaxPercentileRank,CurrentSGP,TakenAt,TakenAtByIPAddress,"
+    "StudentDisplayID,TeacherDisplayID,"
+)
+
 HEADERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("v2", "SR"): _h(
         _V2_ROSTER + "AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,AssessmentNumber,"
@@ -84,23 +105,8 @@ HEADERS: dict[tuple[str, str], tuple[str, ...]] = {
         "LowerLexileZoneOfProximalDevelopment,UpperLexileZoneOfProximalDevelopment,"
         "TotalTimeInSeconds,TotalCorrect,TotalPossible,Grade3_AssessmentAttempts,"
         "Grade3_PassingStatus,Grade3_PassingScore,StudentGrowthPercentileFallFall,"
-        "StudentGrowthPercentileFallSpring,StudentGrowthPercentileFallWinter,"
-        "StudentGrowthPercentileSpringFall,StudentGrowthPercentileSpringSpring,"
-        "StudentGrowthPercentileWinterSpring,ScreeningPeriodWindowName,"
-        "ScreeningWindowStartDate,ScreeningWindowEndDate,RenaissanceBenchmarkCategoryName,"
-        "RenaissanceBenchmarkCategoryLevel,RenaissanceBenchmarkCategoryNumberOfLevels,"
-        "RenaissanceBenchmarkCategoryMinPercentileRank,"
-        "RenaissanceBenchmarkCategoryMaxPercentileRank,StateBenchmarkAssessmentName,"
-        "StateBenchmarkCategoryName,StateBenchmarkProficient,StateBenchmarkCategoryLevel,"
-        "StateBenchmarkNumberOfCategoryLevels,StateBenchmarkMinScaledScore,"
-        "StateBenchmarkMaxScaledScore,DistrictBenchmarkCategoryName,"
-        "DistrictBenchmarkProficient,DistrictBenchmarkCategoryLevel,"
-        "DistrictBenchmarkNumberOfCategoryLevels,DistrictBenchmarkMinPercentileRank,"
-        "DistrictBenchmarkMaxPercentileRank,SchoolBenchmarkCategoryName,"
-        "SchoolBenchmarkProficient,SchoolBenchmarkCategoryLevel,"
-        "SchoolBenchmarkNumberOfCategoryLevels,SchoolBenchmarkMinPercentileRank,"
-        "SchoolBenchmarkMaxPercentileRank,CurrentSGP,TakenAt,TakenAtByIPAddress,"
-        "StudentDisplayID,TeacherDisplayID,SATBenchmarkCategory,ACTBenchmarkCategory"
+        + _V2_GROWTH_AND_BENCHMARKS
+        + "SATBenchmarkCategory,ACTBenchmarkCategory"
     ),
     ("v2", "SM"): _h(
         _V2_ROSTER + "AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,AssessmentNumber,"
@@ -136,23 +142,8 @@ HEADERS: dict[tuple[str, str], tuple[str, ...]] = {
         "SmarterBalancedAssessmentConsortium,OpenGrowthScore,GradeEquivalent,PercentileRank,"
         "NormalCurveEquivalent,EstimatedOralReadingFluency,LiteracyClassification,"
         "TotalTimeInSeconds,TotalCorrect,TotalPossible,StudentGrowthPercentileFallFall,"
-        "StudentGrowthPercentileFallSpring,StudentGrowthPercentileFallWinter,"
-        "StudentGrowthPercentileSpringFall,StudentGrowthPercentileSpringSpring,"
-        "StudentGrowthPercentileWinterSpring,ScreeningPeriodWindowName,"
-        "ScreeningWindowStartDate,ScreeningWindowEndDate,RenaissanceBenchmarkCategoryName,"
-        "RenaissanceBenchmarkCategoryLevel,RenaissanceBenchmarkCategoryNumberOfLevels,"
-        "RenaissanceBenchmarkCategoryMinPercentileRank,"
-        "RenaissanceBenchmarkCategoryMaxPercentileRank,StateBenchmarkAssessmentName,"
-        "StateBenchmarkCategoryName,StateBenchmarkProficient,StateBenchmarkCategoryLevel,"
-        "StateBenchmarkNumberOfCategoryLevels,StateBenchmarkMinScaledScore,"
-        "StateBenchmarkMaxScaledScore,DistrictBenchmarkCategoryName,"
-        "DistrictBenchmarkProficient,DistrictBenchmarkCategoryLevel,"
-        "DistrictBenchmarkNumberOfCategoryLevels,DistrictBenchmarkMinPercentileRank,"
-        "DistrictBenchmarkMaxPercentileRank,SchoolBenchmarkCategoryName,"
-        "SchoolBenchmarkProficient,SchoolBenchmarkCategoryLevel,"
-        "SchoolBenchmarkNumberOfCategoryLevels,SchoolBenchmarkMinPercentileRank,"
-        "SchoolBenchmarkMaxPercentileRank,CurrentSGP,TakenAt,TakenAtByIPAddress,"
-        "StudentDisplayID,TeacherDisplayID,Lexile,LexileRange"
+        + _V2_GROWTH_AND_BENCHMARKS
+        + "Lexile,LexileRange"
     ),
     ("legacy", "SR"): _h(
         "StudentLocalID,StudentStateID,StudentFirst,StudentMiddle,StudentLast,Gender,"
