@@ -1,0 +1,7 @@
+"""The error the canonical layer raises: one clear line for the operator."""
+
+from __future__ import annotations
+
+
+class MappingError(Exception):
+    """A mapping file, run or request that cannot be carried out (the message says why)."""
