@@ -7,23 +7,20 @@ Exit status: 0 succeeded, 3 partial (finished with row errors), 1 failed, 2 usag
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from nexus import identity
+from nexus import cli_canonical, identity
+from nexus.cli_common import JsonFlag, checked_store, emit_json, err, handles_errors, out
 from nexus.integration import IngestionError, ingest, runs, sources, write_snapshot
-from nexus.store import Store, StoreError, open_store, secrets
+from nexus.store import secrets
 from nexus.store.engine import current_user
-from nexus.store.migrate import current_revision, head_revision, upgrade
+from nexus.store.migrate import upgrade
 from nexus.store.tenants import add_tenant, get_tenant, list_tenants
 from nexus.synth.command import synth
 
@@ -54,54 +51,15 @@ aliases_app = typer.Typer(
 districts_app.add_typer(aliases_app, name="aliases")
 app.add_typer(districts_app, name="districts")
 
-# Off a terminal (pipes, CI logs) tables get room instead of rich's 80-column default.
-# Messages are never hard-wrapped: one problem, one line, whatever the width.
-out = Console(width=None if sys.stdout.isatty() else 120, soft_wrap=True)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 120, soft_wrap=True)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-
-
-def _emit_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
-
-
-def handles_errors(func: Callable) -> Callable:
-    """Turn a layer's error into one line on stderr and exit status 1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (IngestionError, StoreError) as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _store(require_schema: bool = True) -> Store:
-    store = open_store()
-    if require_schema:
-        current = current_revision(store.engine)
-        if current is None:
-            raise StoreError("the database is not initialised: run `nexus init`")
-        if current != head_revision():
-            raise StoreError(
-                f"the database is at schema {current}, this Nexus needs {head_revision()}: "
-                f"run `nexus init` to upgrade"
-            )
-    return store
-
 
 @app.command()
 @handles_errors
 def init(as_json: JsonFlag = False) -> None:
     """Create or upgrade the database to the newest schema."""
-    store = _store(require_schema=False)
+    store = checked_store(require_schema=False)
     before, after = upgrade(store.engine)
     if as_json:
-        _emit_json({"database": store.settings.redacted_url(), "from": before, "to": after})
+        emit_json({"database": store.settings.redacted_url(), "from": before, "to": after})
     elif before == after:
         out.print(f"database {store.settings.redacted_url()} is up to date (schema {after})")
     else:
@@ -128,12 +86,12 @@ def tenants_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a tenant."""
-    store = _store()
+    store = checked_store()
     with store.engine.begin() as conn:
         tenant = add_tenant(conn, code, name, district_code, nces_id)
         identity.register_district(conn, tenant)
     if as_json:
-        _emit_json(tenant.__dict__)
+        emit_json(tenant.__dict__)
     else:
         out.print(f"tenant {tenant.code} added")
 
@@ -142,11 +100,11 @@ def tenants_add(
 @handles_errors
 def tenants_list(as_json: JsonFlag = False) -> None:
     """List tenants."""
-    store = _store()
+    store = checked_store()
     with store.engine.connect() as conn:
         found = list_tenants(conn)
     if as_json:
-        _emit_json([t.__dict__ for t in found])
+        emit_json([t.__dict__ for t in found])
         return
     table = Table("code", "name", "district code", "NCES id")
     for t in found:
@@ -164,11 +122,11 @@ def districts_list(
     as_json: JsonFlag = False,
 ) -> None:
     """The tenant's districts: codes, names and aliases."""
-    store = _store()
+    store = checked_store()
     with store.engine.connect() as conn:
         found = identity.list_districts(conn, get_tenant(conn, tenant).tenant_id)
     if as_json:
-        _emit_json([d.__dict__ for d in found])
+        emit_json([d.__dict__ for d in found])
         return
     table = Table("district", "DESE code", "NCES id", "account id", "aliases", "threshold")
     for d in found:
@@ -191,11 +149,11 @@ def aliases_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Register another name of the tenant's district for the district gate."""
-    store = _store()
+    store = checked_store()
     with store.engine.begin() as conn:
         identity.add_alias(conn, get_tenant(conn, tenant).tenant_id, alias)
     if as_json:
-        _emit_json({"tenant": tenant, "alias": alias})
+        emit_json({"tenant": tenant, "alias": alias})
     else:
         out.print(f"alias {alias!r} added")
 
@@ -207,11 +165,11 @@ def aliases_list(
     as_json: JsonFlag = False,
 ) -> None:
     """The names the tenant's district goes by."""
-    store = _store()
+    store = checked_store()
     with store.engine.connect() as conn:
         found = identity.list_aliases(conn, get_tenant(conn, tenant).tenant_id)
     if as_json:
-        _emit_json(found)
+        emit_json(found)
     else:
         for alias in found:
             out.print(alias, highlight=False)
@@ -259,7 +217,7 @@ def connections_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a connection. Secrets are stored by reference or encrypted, never printed."""
-    store = _store()
+    store = checked_store()
     value = sys.stdin.readline().rstrip("\n") if client_secret_stdin else None
     ref = secrets.reference(client_secret_env, client_secret_file)
     with store.engine.begin() as conn:
@@ -277,7 +235,7 @@ def connections_add(
             options=_options(option or []),
         )
     if as_json:
-        _emit_json(_connection_json(connection, tenant))
+        emit_json(_connection_json(connection, tenant))
     else:
         out.print(f"connection {name} added (secret: {connection.secret_held_as})")
 
@@ -312,12 +270,12 @@ def connections_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List a tenant's connections (secrets show only how they are held)."""
-    store = _store()
+    store = checked_store()
     with store.engine.connect() as conn:
         t = get_tenant(conn, tenant)
         found = sources.list_connections(conn, t.tenant_id)
     if as_json:
-        _emit_json([_connection_json(c, tenant) for c in found])
+        emit_json([_connection_json(c, tenant) for c in found])
         return
     table = Table("name", "kind", "url", "client id", "secret")
     for c in found:
@@ -367,7 +325,7 @@ def ingest_command(
 ) -> None:
     """Ingest a source into versioned source records, as one run."""
     sources.check_kind(kind)
-    store = _store()
+    store = checked_store()
     options: dict = {}
     if mapping is not None:
         options["mapping"] = str(mapping)
@@ -414,7 +372,7 @@ def ingest_command(
             options=options,
         )
     if as_json:
-        _emit_json(result.as_dict())
+        emit_json(result.as_dict())
     else:
         _print_result(result)
     raise typer.Exit(result.exit_code)
@@ -454,12 +412,12 @@ def demo(
     """Synthesise a Missouri district and ingest it through every connector."""
     from nexus.demo import run_demo
 
-    store = _store(require_schema=False)
+    store = checked_store(require_schema=False)
     result = run_demo(
         store, students, seed, report=None if as_json else lambda m: err.print(f"[dim]{m}[/dim]")
     )
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "district": result.district,
                 "out_dir": str(result.out_dir),
@@ -505,12 +463,12 @@ def runs_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List recent ingestion runs."""
-    store = _store()
+    store = checked_store()
     with store.engine.connect() as conn:
         tenant_id = get_tenant(conn, tenant).tenant_id if tenant else None
         found = runs.list_runs(conn, tenant_id, limit)
     if as_json:
-        _emit_json(found)
+        emit_json(found)
         return
     table = Table("run", "kind", "source", "status", "started", "by")
     for r in found:
@@ -529,11 +487,11 @@ def runs_list(
 @handles_errors
 def runs_show(run_id: int, as_json: JsonFlag = False) -> None:
     """Show one run with its entities' counts."""
-    store = _store()
+    store = checked_store()
     with store.engine.connect() as conn:
         run = runs.get_run(conn, run_id)
     if as_json:
-        _emit_json(run)
+        emit_json(run)
         return
     for key in (
         "run_id",
@@ -561,11 +519,11 @@ def runs_show(run_id: int, as_json: JsonFlag = False) -> None:
 @handles_errors
 def runs_files(run_id: int, as_json: JsonFlag = False) -> None:
     """The files (or queries) a run read: size, sha256, rows, status, drift."""
-    store = _store()
+    store = checked_store()
     with store.engine.connect() as conn:
         found = runs.run_files(conn, run_id)
     if as_json:
-        _emit_json(found)
+        emit_json(found)
         return
     table = Table("file", "entity", "rows", "status", "sha256", "reason")
     for f in found:
@@ -589,11 +547,11 @@ def runs_errors(
     as_json: JsonFlag = False,
 ) -> None:
     """Row errors of a run: file, line, column, value, reason."""
-    store = _store()
+    store = checked_store()
     with store.engine.begin() as conn:
         found = runs.view_errors(conn, run_id, current_user(), limit=limit, offset=offset)
     if as_json:
-        _emit_json(found)
+        emit_json(found)
         return
     table = Table("file", "line", "column", "value", "reason")
     for e in found:
@@ -616,7 +574,7 @@ def runs_snapshot(
     out_file: Annotated[Path | None, typer.Option("--out", help="File to write.")] = None,
 ) -> None:
     """Write an entity's records as they stood at a run, with the source's own columns."""
-    store = _store()
+    store = checked_store()
     with store.engine.begin() as conn:
         if out_file is None:
             write_snapshot(conn, run_id, entity, sys.stdout, fmt)
@@ -624,6 +582,9 @@ def runs_snapshot(
             with out_file.open("w", encoding="utf-8", newline="") as handle:
                 count = write_snapshot(conn, run_id, entity, handle, fmt)
             err.print(f"{count:,} records written to {out_file}")
+
+
+cli_canonical.register(app)
 
 
 def main() -> None:

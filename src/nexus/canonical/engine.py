@@ -58,7 +58,8 @@ class MapResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.status == "failed" else 0
+        """0 succeeded, 3 partial (some records became mapping errors), 1 failed."""
+        return {"succeeded": 0, "partial": 3}.get(self.status, 1)
 
     def as_dict(self, error_limit: int = 1000) -> dict:
         return {
@@ -160,6 +161,28 @@ def map_run(
     return result
 
 
+def reconcile(store: Store, tenant_code: str, run_id: int | None = None) -> MapResult:
+    """Compare a run's source records (as the mapping reads them now) with canonical.
+
+    Nothing is written. Per entity map: source rows, canonical rows, keys only on one side,
+    and the differing fields; `errors` lists the differences (key, field, both values).
+    """
+    with store.engine.connect() as conn:
+        tenant = find_tenant(conn, tenant_code)
+        if tenant is None:
+            raise MappingError(f"no tenant {tenant_code!r}")
+        run = choose_run(conn, tenant.tenant_id, run_id)
+    spec = load_spec(run.kind)
+    result = MapResult(None, run.run_id, run.kind, "running")
+    mapper = _Mapper(store, tenant.tenant_id, run, spec, 0, result, lambda m: None, compare=True)
+    try:
+        mapper.run()
+    finally:
+        mapper.close()
+    result.status = "differs" if result.error_count else "matches"
+    return result
+
+
 def _refuse_out_of_order(conn: sa.Connection, tenant_id: int, run: sa.Row, replay: bool) -> None:
     newer = conn.execute(
         sa.select(sa.func.max(mapping_runs.c.ingestion_run_id)).where(
@@ -185,7 +208,9 @@ class _Mapper:
         map_run_id: int,
         result: MapResult,
         say: Callable[[str], None],
+        compare: bool = False,
     ) -> None:
+        self.compare = compare
         self.store, self.tenant_id, self.ingestion, self.spec = store, tenant_id, run, spec
         self.map_run_id, self.result, self.say = map_run_id, result, say
         self.db = duckdb.connect()
@@ -219,7 +244,7 @@ class _Mapper:
                 continue
             self.say(f"mapping {entity_map.label}")
             self._map_one(entity_map, entity_ids[entity_map.entity])
-            if entity_map.target == "identities":
+            if entity_map.target == "identities" and not self.compare:
                 self._link_people()
 
     def _entity_ids(self, conn: sa.Connection) -> dict[str, int]:
@@ -341,8 +366,12 @@ class _Mapper:
             f"md5(CAST(ROW({hash_input}) AS VARCHAR)) AS row_hash FROM mapped m "
             "WHERE record_id NOT IN (SELECT record_id FROM errs)"
         )
-        counts = self._promote(entity_map, target, columns, id_exprs)
-        counts["errors"] = self._record_errors(entity_map)
+        if self.compare:
+            counts = self._compare(entity_map, target, columns)
+            counts["mapping_errors"] = self._scalar("SELECT count(DISTINCT record_id) FROM errs")
+        else:
+            counts = self._promote(entity_map, target, columns, id_exprs)
+            counts["errors"] = self._record_errors(entity_map)
         self.result.targets[entity_map.label] = counts
 
     def _load_refs(self, refs: dict[Ref, str], entity_map: EntityMap) -> None:
@@ -372,6 +401,75 @@ class _Mapper:
                 self.db.register("ref_in", data)
                 self._exec(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ref_in")
                 self.db.unregister("ref_in")
+
+    # --- compare (reconcile) -----------------------------------------------------------------
+
+    def _compare(self, entity_map: EntityMap, target: Target, columns: list[str]) -> dict:
+        """What the run's source says (mapped now) against the canonical rows of its keys."""
+
+        def as_text(column: str) -> str:
+            kind = target.table.c[column].type
+            if isinstance(kind, sa.Boolean):
+                return f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END"
+            if isinstance(kind, sa.Date):
+                return f"CAST({column} AS VARCHAR(10))"
+            return f"CAST({column} AS VARCHAR(400))"
+
+        select = ", ".join(f"{as_text(c)} AS {_q(c)}" for c in columns)
+        with self.store.engine.connect() as conn:
+            canonical = bulk_read(
+                conn,
+                f"SELECT source_key{', ' + select if select else ''} FROM {target.qualified} "
+                f"WHERE {self._existing_filter(entity_map)}",
+            )
+        self.db.register("canon_in", canonical)
+        self._exec("CREATE OR REPLACE TABLE canon AS SELECT * FROM canon_in")
+        self.db.unregister("canon_in")
+        pairs = [
+            f"SELECT g.source_key, {sql_literal(c)} AS field, "
+            f"CAST(g.{_q(c)} AS VARCHAR) AS source_value, k.{_q(c)} AS canonical_value "
+            f"FROM good g JOIN canon k USING (source_key) "
+            f"WHERE CAST(g.{_q(c)} AS VARCHAR) IS DISTINCT FROM k.{_q(c)}"
+            for c in columns
+        ]
+        if pairs:
+            self._exec("CREATE OR REPLACE TABLE diffs AS " + " UNION ALL ".join(pairs))
+        else:
+            self._exec(
+                "CREATE OR REPLACE TABLE diffs AS SELECT NULL::VARCHAR AS source_key, "
+                "NULL::VARCHAR AS field, NULL::VARCHAR AS source_value, "
+                "NULL::VARCHAR AS canonical_value WHERE false"
+            )
+        by_field = dict(
+            self.db.execute(
+                "SELECT field, count(*) FROM diffs GROUP BY field ORDER BY field"
+            ).fetchall()
+        )
+        room = max(0, 1000 - len(self.result.errors))
+        for row in self.db.execute(
+            f"SELECT * FROM diffs ORDER BY source_key, field LIMIT {room}"
+        ).fetchall():
+            self.result.errors.append(
+                dict(
+                    zip(
+                        ("source_key", "field", "source_value", "canonical_value"), row, strict=True
+                    )
+                )
+                | {"target": entity_map.target, "entity": entity_map.entity}
+            )
+        self.result.error_count += sum(by_field.values())
+        return {
+            "source_rows": self._scalar("SELECT count(*) FROM mapped"),
+            "canonical_rows": self._scalar("SELECT count(*) FROM canon"),
+            "missing_in_canonical": self._scalar(
+                "SELECT count(*) FROM good WHERE source_key NOT IN (SELECT source_key FROM canon)"
+            ),
+            "extra_in_canonical": self._scalar(
+                "SELECT count(*) FROM canon WHERE source_key NOT IN "
+                "(SELECT source_key FROM mapped WHERE source_key IS NOT NULL)"
+            ),
+            "fields_differing": by_field,
+        }
 
     # --- promote -----------------------------------------------------------------------------
 
