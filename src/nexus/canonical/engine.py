@@ -327,18 +327,13 @@ class _Mapper:
             + (f", {select_values}" if select_values else "")
             + " FROM raw"
         )
-        # Errors: a missing key, a missing required value, then each rule's own checks.
+        # Errors: a missing key and each rule's own checks; then a missing required value where
+        # no rule already said why it is missing (a broken reference is not also "missing").
         error_selects = [
             "SELECT record_id, natural_key, NULL AS field, 'missing_key' AS rule, "
             "NULL AS value, 'the record has no key for this target' AS message "
             "FROM mapped WHERE source_key IS NULL"
         ]
-        for column in entity_map.required:
-            error_selects.append(
-                f"SELECT record_id, natural_key, {sql_literal(column)}, 'missing_required', "
-                f"NULL, {sql_literal(column + ' is required')} FROM mapped "
-                f"WHERE {_q(column)} IS NULL"
-            )
         for column, check in checks:
             error_selects.append(
                 f"SELECT record_id, natural_key, {sql_literal(column)}, "
@@ -346,6 +341,13 @@ class _Mapper:
                 f"FROM raw WHERE {check.condition}"
             )
         self._exec("CREATE OR REPLACE TABLE errs AS " + " UNION ALL ".join(error_selects))
+        for column in entity_map.required:
+            self._exec(
+                f"INSERT INTO errs SELECT record_id, natural_key, {sql_literal(column)}, "
+                f"'missing_required', NULL, {sql_literal(column + ' is required')} FROM mapped "
+                f"WHERE {_q(column)} IS NULL AND record_id NOT IN (SELECT record_id FROM errs "
+                f"WHERE field = {sql_literal(column)})"
+            )
         # A key delivered twice (two source records, one canonical row) is an error on both,
         # unless the map says many records describe one row (the first by record id wins).
         if entity_map.distinct:
