@@ -40,6 +40,7 @@ TENANT = "bench"
 WORK = Path(tempfile.gettempdir()) / "nexus-bench-map"
 MAP_TARGET_S = 60.0
 IDENTITY_TARGET_S = 30.0
+ATTENDANCE = "attendance -> attendance_days"  # the map label of the attendance target
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -79,8 +80,7 @@ def daily_copy(first: Path, work: Path, share: float) -> tuple[Path, int]:
         shutil.rmtree(daily.parent, ignore_errors=True)
         shutil.copytree(first, daily)
         db.execute(
-            f"CREATE TABLE t AS SELECT * FROM read_csv('{path}', all_varchar = true, "
-            "header = true)"
+            f"CREATE TABLE t AS SELECT * FROM read_csv('{path}', all_varchar = true, header = true)"
         )
         db.execute(
             'UPDATE t SET "attendance.presentMinutes" = '
@@ -145,6 +145,8 @@ def worker_map(home: str, url: str, run_id: int) -> dict:
     for i, (at, message) in enumerate(marks):
         until = marks[i + 1][0] if i + 1 < len(marks) else ended
         label = message.removeprefix("mapping ")
+        if message == "linking people" and steps:
+            label = f"link people ({steps[-1]['step'].split(' ')[0]})"
         steps.append({"step": label, "seconds": round(until - at, 3)})
     if marks:
         steps.insert(0, {"step": "(setup)", "seconds": round(marks[0][0] - started, 3)})
@@ -159,7 +161,7 @@ def worker_map(home: str, url: str, run_id: int) -> dict:
         "reason": result.reason,
         "error_count": result.error_count,
         "totals": totals,
-        "attendance": result.targets.get("attendance -> attendance_days", {}),
+        "attendance": result.targets.get(ATTENDANCE, {}),
         "identity": result.identity,
         "steps": steps,
     }
@@ -491,14 +493,12 @@ def main() -> None:
 
 def print_table(report: dict) -> None:
     att = report["attendance_rows"]
-    print(
-        f"\n{'engine':<22} {'run':<14} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12}  result"
-    )
+    print(f"\n{'engine':<22} {'run':<16} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12}  result")
 
     def line(engine: str, run: str, r: dict, rows: int, result: str) -> None:
         rate = rows / r["seconds"] if r["seconds"] else 0.0
         print(
-            f"{engine:<22} {run:<14} {r['seconds']:>8.1f} {rate:>11,.0f} "
+            f"{engine:<22} {run:<16} {r['seconds']:>8.1f} {rate:>11,.0f} "
             f"{r['peak_rss_mb']:>12,.0f}  {result}"
         )
 
@@ -533,7 +533,7 @@ def print_table(report: dict) -> None:
     m = report["match_people"]
     line(
         "match_people",
-        f"{m['incoming'] // 1000}k x {m['existing'] // 1000}k",
+        f"{m['incoming']:,} x {m['existing']:,}",
         m,
         m["incoming"],
         f"link {m['link']:,} (right {m['linked_right']:,}), review {m['review']:,}",
@@ -542,8 +542,8 @@ def print_table(report: dict) -> None:
         first = b["first"]
         print(f"\nfirst map on {b['backend']}, per step (seconds):")
         for step in sorted(first["steps"], key=lambda s: -s["seconds"])[:12]:
-            print(f"  {step['step']:<40} {step['seconds']:>7.1f}")
-        nexus_att = next((s["seconds"] for s in first["steps"] if s["step"] == "attendance -> attendance_days"), None)
+            print(f"  {step['step']:<52} {step['seconds']:>7.1f}")
+        nexus_att = next((s["seconds"] for s in first["steps"] if s["step"] == ATTENDANCE), None)
         if nexus_att and b["backend"] == "duckdb":
             print(
                 f"  attendance: nexus {nexus_att:.1f} s vs plain SQL {ref['seconds']:.1f} s "

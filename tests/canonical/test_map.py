@@ -48,7 +48,7 @@ def test_a_run_maps_into_canonical_with_lineage(store, tenant, tmp_path):
     result = map_run(store, tenant, run_id)
 
     assert result.status == "succeeded", result.as_dict()
-    assert result.targets["students -> identities"]["inserted"] == 3
+    assert result.targets["students -> identities(student)"]["inserted"] == 3
     assert result.targets["enrollments -> enrollments"]["inserted"] == 3
     assert result.identity["people_created"] == 3
     people = _rows(
@@ -271,7 +271,7 @@ def test_map_cli_json_and_exit_codes(nexus, store, tenant, tmp_path):
     assert done.exit_code == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["status"] == "succeeded"
-    assert payload["targets"]["students -> identities"]["inserted"] == 3
+    assert payload["targets"]["students -> identities(student)"]["inserted"] == 3
     listed = json.loads(nexus("mappings", "runs", "--tenant", tenant, "--json").stdout)
     assert listed["map_runs"][0]["map_run_id"] == payload["map_run_id"]
     refused = nexus("map", "--tenant", tenant, "--run", "9999")
@@ -313,7 +313,9 @@ def test_reconcile_shows_field_differences_with_both_values(nexus, store, tenant
     assert shown.exit_code == 0, shown.stderr
     payload = json.loads(shown.stdout)
     assert payload["status"] == "differs"
-    assert payload["targets"]["students -> identities"]["fields_differing"] == {"birth_date": 1}
+    assert payload["targets"]["students -> identities(student)"]["fields_differing"] == {
+        "birth_date": 1
+    }
     assert {
         (d["source_key"], d["field"], d["source_value"], d["canonical_value"])
         for d in payload["differences"]
@@ -332,13 +334,13 @@ def test_mappings_list_and_show(nexus):
     row = next(
         f
         for f in shown["fields"]
-        if f["target"] == "identities"
+        if f["target"] == "identities(student)"
         and f["target_field"] == "birth_date"
         and f["source_entity"] == "students"
     )
     assert row == {
         "source_entity": "students",
-        "target": "identities",
+        "target": "identities(student)",
         "target_field": "birth_date",
         "source_fields": "student.birthdate",
         "rule": "student.birthdate | date",

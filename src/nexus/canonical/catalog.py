@@ -37,7 +37,8 @@ def field_rows(spec: MappingSpec) -> list[dict]:
     """One row per mapped field: source entity, target, target field, source fields, rule."""
     rows: list[dict] = []
     for m in spec.maps:
-        target = m.target + (f"#{m.key_suffix}" if m.key_suffix else "")
+        target = m.target + (f"({m.person_kind})" if m.person_kind else "")
+        target += f"#{m.key_suffix}" if m.key_suffix else ""
         items = [("(key)", r) for r in m.key] + list(m.fields.items())
         if m.when:
             items.append(("(when)", m.when))

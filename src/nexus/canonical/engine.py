@@ -18,6 +18,7 @@ replay of an older run (`replay=True`) rebuilds canonical as that run saw it.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -213,14 +214,18 @@ class _Mapper:
         self.compare = compare
         self.store, self.tenant_id, self.ingestion, self.spec = store, tenant_id, run, spec
         self.map_run_id, self.result, self.say = map_run_id, result, say
+        self._tmp = tempfile.TemporaryDirectory(prefix="nexus-map-")
         self.db = duckdb.connect()
         self._exec(f"SET memory_limit = '{WORK_MEMORY_LIMIT}'")
+        # Spill beyond the limit into the map's own temporary folder, not the working directory.
+        self._exec(f"SET temp_directory = {sql_literal(self._tmp.name)}")
         self._exec("SET preserve_insertion_order = false")
         self.error_no = 0
         self.staged: dict[str, str] = {}
 
     def close(self) -> None:
         self.db.close()
+        self._tmp.cleanup()
 
     def _scalar(self, sql: str) -> int:
         return int(self.db.execute(sql).fetchall()[0][0])
@@ -239,11 +244,12 @@ class _Mapper:
         self._exec("CREATE TABLE nexus_crosswalks AS SELECT * FROM cw_in")
         self.db.unregister("cw_in")
         for entity_map in self.spec.maps:
-            if entity_map.entity not in entity_ids:
+            present = {e: entity_ids[e] for e in entity_map.source_entities if e in entity_ids}
+            if not present:
                 self.result.targets[entity_map.label] = {"absent": 1}
                 continue
             self.say(f"mapping {entity_map.label}")
-            self._map_one(entity_map, entity_ids[entity_map.entity])
+            self._map_one(entity_map, present)
             if entity_map.target == "identities" and not self.compare:
                 self._link_people()
 
@@ -272,7 +278,7 @@ class _Mapper:
         self.db.register("snap_in", snapshot)
         self._exec(
             f"CREATE TABLE {name} AS SELECT CAST(record_id AS BIGINT) AS record_id, "
-            "natural_key, payload FROM snap_in"
+            f"natural_key, payload, {sql_literal(entity)} AS entity_name FROM snap_in"
         )
         self.db.unregister("snap_in")
         del snapshot
@@ -281,15 +287,23 @@ class _Mapper:
 
     # --- one entity map ----------------------------------------------------------------------
 
-    def _map_one(self, entity_map: EntityMap, entity_id: int) -> None:
+    def _map_one(self, entity_map: EntityMap, entity_ids: dict[str, int]) -> None:
         target = TARGETS[entity_map.target]
-        src = self._stage(entity_map.entity, entity_id)
+        staged = [self._stage(entity, entity_id) for entity, entity_id in entity_ids.items()]
+        src = staged[0]
+        if len(staged) > 1:
+            src = "src_union"
+            self._exec(
+                "CREATE OR REPLACE VIEW src_union AS "
+                + " UNION ALL ".join(f"SELECT * FROM {t}" for t in staged)
+            )
         compiler = Compiler(self.spec.date_format)
         key_parts: list[str] = []
         checks: list[tuple[str, Check]] = []
         for i, rule in enumerate(entity_map.key):
             expr, rule_checks = compiler.compile(rule, f"key{i}")
-            key_parts.append(f"CAST({expr} AS VARCHAR)")
+            # Trimmed, as `ref()` trims the keys it looks up.
+            key_parts.append(f"nullif(trim(CAST({expr} AS VARCHAR)), '')")
             checks.extend(("(key)", c) for c in rule_checks)
         values: dict[str, str] = {}
         for column, rule in entity_map.fields.items():
@@ -309,20 +323,24 @@ class _Mapper:
         )
         if entity_map.key_suffix:
             key_sql = f"({key_sql}) || {sql_literal('#' + entity_map.key_suffix)}"
-        paths = ", ".join(sql_literal(f'$."{f}"') for f in compiler.columns)
-        extract = (
-            f"json_extract_string(payload, [{paths}]) AS v" if compiler.columns else "NULL AS v"
+        # Source fields come from the JSON payload; the pseudo-field `_entity` is the entity.
+        fields = [f for f in compiler.columns if f != "_entity"]
+        paths = ", ".join(sql_literal(f'$."{f}"') for f in fields)
+        extract = f"json_extract_string(payload, [{paths}]) AS v" if fields else "NULL AS v"
+        raw_cols = "".join(
+            f", entity_name AS {column}"
+            if name == "_entity"
+            else f", v[{fields.index(name) + 1}] AS {column}"
+            for name, column in compiler.columns.items()
         )
-        raw_cols = ", ".join(f"v[{i + 1}] AS {c}" for i, c in enumerate(compiler.columns.values()))
-        raw_cols = (", " + raw_cols) if raw_cols else ""
         self._exec(
-            f"CREATE OR REPLACE TABLE raw AS SELECT record_id, natural_key{raw_cols} FROM "
-            f"(SELECT record_id, natural_key, {extract} FROM {src})"
+            f"CREATE OR REPLACE TABLE raw AS SELECT record_id, natural_key, entity_name{raw_cols} "
+            f"FROM (SELECT record_id, natural_key, entity_name, {extract} FROM {src})"
             + (f" WHERE coalesce({when}, false)" if when else "")
         )
         select_values = ", ".join(f"{expr} AS {_q(col)}" for col, expr in values.items())
         self._exec(
-            "CREATE OR REPLACE TABLE mapped AS SELECT record_id, natural_key, "
+            "CREATE OR REPLACE TABLE mapped AS SELECT record_id, natural_key, entity_name, "
             f"{key_sql} AS source_key"
             + (f", {select_values}" if select_values else "")
             + " FROM raw"
@@ -330,20 +348,21 @@ class _Mapper:
         # Errors: a missing key and each rule's own checks; then a missing required value where
         # no rule already said why it is missing (a broken reference is not also "missing").
         error_selects = [
-            "SELECT record_id, natural_key, NULL AS field, 'missing_key' AS rule, "
+            "SELECT record_id, natural_key, entity_name, NULL AS field, 'missing_key' AS rule, "
             "NULL AS value, 'the record has no key for this target' AS message "
             "FROM mapped WHERE source_key IS NULL"
         ]
         for column, check in checks:
             error_selects.append(
-                f"SELECT record_id, natural_key, {sql_literal(column)}, "
+                f"SELECT record_id, natural_key, entity_name, {sql_literal(column)}, "
                 f"{sql_literal(check.rule)}, {check.value}, {sql_literal(check.message)} "
                 f"FROM raw WHERE {check.condition}"
             )
         self._exec("CREATE OR REPLACE TABLE errs AS " + " UNION ALL ".join(error_selects))
         for column in entity_map.required:
             self._exec(
-                f"INSERT INTO errs SELECT record_id, natural_key, {sql_literal(column)}, "
+                "INSERT INTO errs SELECT record_id, natural_key, entity_name, "
+                f"{sql_literal(column)}, "
                 f"'missing_required', NULL, {sql_literal(column + ' is required')} FROM mapped "
                 f"WHERE {_q(column)} IS NULL AND record_id NOT IN (SELECT record_id FROM errs "
                 f"WHERE field = {sql_literal(column)})"
@@ -356,7 +375,8 @@ class _Mapper:
                 "OR row_number() OVER (PARTITION BY source_key ORDER BY record_id) = 1"
             )
         self._exec(
-            "INSERT INTO errs SELECT record_id, natural_key, NULL, 'duplicate_key', source_key, "
+            "INSERT INTO errs SELECT record_id, natural_key, entity_name, NULL, 'duplicate_key', "
+            "source_key, "
             "'two source records map to this canonical row' FROM mapped WHERE source_key IN "
             "(SELECT source_key FROM mapped WHERE source_key IS NOT NULL "
             "GROUP BY source_key HAVING count(*) > 1)"
@@ -648,7 +668,7 @@ class _Mapper:
 
     def _record_errors(self, entity_map: EntityMap) -> int:
         errs = self.db.sql(
-            "SELECT record_id, natural_key, field, rule, value, message FROM errs "
+            "SELECT record_id, natural_key, entity_name, field, rule, value, message FROM errs "
             "ORDER BY record_id, field NULLS FIRST, rule"
         ).to_arrow_table()
         if not errs.num_rows:
@@ -659,7 +679,7 @@ class _Mapper:
                 "tenant_id": pa.array([self.tenant_id] * n, pa.int64()),
                 "map_run_id": pa.array([self.map_run_id] * n, pa.int64()),
                 "error_no": pa.array(range(self.error_no + 1, self.error_no + n + 1), pa.int64()),
-                "source_entity": pa.array([entity_map.entity] * n, pa.string()),
+                "source_entity": errs.column("entity_name").cast(pa.string()),
                 "target": pa.array([entity_map.target] * n, pa.string()),
                 "source_record_id": errs.column("record_id").cast(pa.int64()),
                 "natural_key": errs.column("natural_key"),
@@ -675,9 +695,22 @@ class _Mapper:
         self.result.error_count += n
         if len(self.result.errors) < 1000:
             self.result.errors.extend(
-                {"entity": entity_map.entity, "target": entity_map.target, **row}
+                {"target": entity_map.target, **row}
                 for row in numbered.slice(0, 1000 - len(self.result.errors))
-                .select(["error_no", "natural_key", "field", "rule", "value", "message"])
+                .select(
+                    [
+                        "source_entity",
+                        "error_no",
+                        "natural_key",
+                        "field",
+                        "rule",
+                        "value",
+                        "message",
+                    ]
+                )
+                .rename_columns(
+                    ["entity", "error_no", "natural_key", "field", "rule", "value", "message"]
+                )
                 .to_pylist()
             )
         return n

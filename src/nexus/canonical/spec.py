@@ -23,10 +23,12 @@ A rule is a pipeline: a source (a field name, `=literal`, or `ref(target[.column
 then steps separated by `|`. Steps: trim, upper, lower, date, date(FORMAT), date(iso),
 int, decimal, bool, strip_zeros, crosswalk(NAME) (an unknown code is a mapping error),
 crosswalk?(NAME) (an unknown code maps to null), equals(VALUE), in(V1,V2…), nullif(VALUE),
-default(VALUE), left(N), present (true when there is a value). `ref(person:student, field)` is the canonical person of the source
-person keyed `field` in this scope; `ref(calendars.school_id, field)` takes a column of the
-referenced row instead of its id. A key entry may be a rule too (so dates in keys are ISO
+default(VALUE), left(N), present (true when there is a value). `ref(person:student,
+field)` is the canonical person of the source person keyed `field` in this scope;
+`ref(calendars.school_id, field)` takes a column of the referenced row instead of its id. A key entry may be a rule too (so dates in keys are ISO
 whatever the source wrote). `when:` (a rule giving a boolean) skips rows that do not apply;
+`entity:` may list several entities with the same columns (Star's three product files): their
+snapshots are mapped together and the pseudo-field `_entity` holds each record's entity name.
 `key_suffix:` separates several maps of one entity into one target. `distinct: true` lets many
 records share a key (schools from calendars, incidents from behaviour roles): the first record
 by id makes the row, the rest are not errors.
@@ -111,7 +113,7 @@ class IdentifierRule:
 
 @dataclass(frozen=True)
 class EntityMap:
-    entity: str
+    entity: str  # the source entity, or several joined by "+" (`sources`)
     target: str
     key: tuple[Rule, ...]
     fields: dict[str, Rule]
@@ -121,11 +123,17 @@ class EntityMap:
     when: Rule | None = None
     identifiers: tuple[IdentifierRule, ...] = ()
     distinct: bool = False
+    sources: tuple[str, ...] = ()
+
+    @property
+    def source_entities(self) -> tuple[str, ...]:
+        return self.sources or (self.entity,)
 
     @property
     def label(self) -> str:
         suffix = f"#{self.key_suffix}" if self.key_suffix else ""
-        return f"{self.entity} -> {self.target}{suffix}"
+        kind = f"({self.person_kind})" if self.person_kind else ""
+        return f"{self.entity} -> {self.target}{kind}{suffix}"
 
 
 @dataclass
@@ -139,7 +147,7 @@ class MappingSpec:
     document: dict = field(repr=False)
 
     def entities(self) -> list[str]:
-        return list(dict.fromkeys(m.entity for m in self.maps))
+        return list(dict.fromkeys(e for m in self.maps for e in m.source_entities))
 
 
 def parse_rule(text: str, where: str) -> Rule:
@@ -247,8 +255,10 @@ def parse_spec(doc: object, sha256: str, name: str) -> MappingSpec:
             IdentifierRule(d["type"], d["authority"], parse_rule(d["value"], f"{where} id"))
             for d in item.get("identifiers") or []
         )
+        sources = item["entity"] if isinstance(item["entity"], list) else [item["entity"]]
         entity_map = EntityMap(
-            entity=item["entity"],
+            entity="+".join(sources),
+            sources=tuple(sources),
             target=target,
             key=tuple(parse_rule(k, f"{where} key") for k in item["key"]),
             fields=fields,
