@@ -25,8 +25,8 @@ int, decimal, bool, strip_zeros, crosswalk(NAME) (an unknown code is a mapping e
 crosswalk?(NAME) (an unknown code maps to null), equals(VALUE), in(V1,V2…), nullif(VALUE),
 default(VALUE), left(N), present (true when there is a value). `ref(person:student,
 field)` is the canonical person of the source person keyed `field` in this scope;
-`ref(calendars.school_id, field)` takes a column of the referenced row instead of its id. A key entry may be a rule too (so dates in keys are ISO
-whatever the source wrote). `when:` (a rule giving a boolean) skips rows that do not apply;
+`ref(calendars.school_id, field)` takes a column of the referenced row instead of its id.
+A key entry may be a rule too (so dates in keys are ISO whatever the source wrote). `when:` (a rule giving a boolean) skips rows that do not apply;
 `entity:` may list several entities with the same columns (Star's three product files): their
 snapshots are mapped together and the pseudo-field `_entity` holds each record's entity name.
 `key_suffix:` separates several maps of one entity into one target. `distinct: true` lets many
