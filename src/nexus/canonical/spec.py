@@ -20,18 +20,18 @@ One YAML file per source kind under `nexus/canonical/mappings/` (format version 
           - {type: mosis_state_id, authority: DESE, value: student.stateID | trim}
 
 A rule is a pipeline: a source (a field name, `=literal`, or `ref(target[.column], field…)`)
-then steps separated by `|`. Steps: trim, upper, lower, date, date(FORMAT), date(iso),
-int, decimal, bool, strip_zeros, crosswalk(NAME) (an unknown code is a mapping error),
+then steps separated by `|`. Steps: trim, upper, lower, date, date(FORMAT), date(iso), int,
+decimal, bool, strip_zeros, crosswalk(NAME) (an unknown code is a mapping error),
 crosswalk?(NAME) (an unknown code maps to null), equals(VALUE), in(V1,V2…), nullif(VALUE),
-default(VALUE), left(N), present (true when there is a value). `ref(person:student,
-field)` is the canonical person of the source person keyed `field` in this scope;
-`ref(calendars.school_id, field)` takes a column of the referenced row instead of its id.
-A key entry may be a rule too (so dates in keys are ISO whatever the source wrote). `when:` (a rule giving a boolean) skips rows that do not apply;
-`entity:` may list several entities with the same columns (Star's three product files): their
-snapshots are mapped together and the pseudo-field `_entity` holds each record's entity name.
-`key_suffix:` separates several maps of one entity into one target. `distinct: true` lets many
-records share a key (schools from calendars, incidents from behaviour roles): the first record
-by id makes the row, the rest are not errors.
+default(VALUE), left(N), present (true when there is a value). `ref(person:student, field)` is
+the canonical person of the source person keyed `field` in this scope;
+`ref(calendars.school_id, field)` takes a column of the referenced row instead of its id. A key
+entry may be a rule too (so dates in keys are ISO whatever the source wrote). `when:` (a rule
+giving a boolean) skips rows that do not apply; `entity:` may list several entities with the
+same columns (Star's three product files): their snapshots are mapped together and the pseudo-
+field `_entity` holds each record's entity name. `key_suffix:` separates several maps of one
+entity into one target. `distinct: true` lets many records share a key (schools from calendars,
+incidents from behaviour roles): the first record by id makes the row, the rest are not errors.
 """
 
 from __future__ import annotations
