@@ -403,20 +403,38 @@ def _count_linked(conn: sa.Connection, tenant_id: int) -> int:
 
 
 def match_rates(conn: sa.Connection, tenant_id: int, scope: str) -> dict:
-    """How well a scope's people match: overall linked share and each identifier pair's rate.
+    """How well a scope's people match: the linked share and each identifier pair's rate.
 
-    The rate of a pair (incoming type -> existing type) is the share of the scope's records
-    whose incoming identifier equals that identifier of some person of another scope.
+    Counted per person kind, over the kinds the tenant already has people of (ClassLink
+    staff cannot match where no source has given staff yet: they are listed, not held
+    against the file); a file with no people of any kind to match against counts them all.
+    The rate of a pair (incoming type -> existing type) is the share of those records whose
+    incoming identifier equals that identifier of some person of another scope.
     """
     settings = settings_for(conn, tenant_id)
-    total, linked = conn.execute(
+    by_kind: dict[str, dict] = {}
+    for kind, total, linked in conn.execute(
         sa.text(
-            "SELECT count(*), count(person_id) FROM census.identities "
-            "WHERE tenant_id = :t AND key_scope = :s"
+            "SELECT person_kind, count(*), count(person_id) FROM census.identities "
+            "WHERE tenant_id = :t AND key_scope = :s GROUP BY person_kind ORDER BY person_kind"
         ),
         {"t": tenant_id, "s": scope},
-    ).one()
+    ).all():
+        others = conn.execute(
+            sa.select(sa.func.count()).where(
+                identities.c.tenant_id == tenant_id,
+                identities.c.person_kind == kind,
+                identities.c.key_scope != scope,
+                identities.c.person_id.is_not(None),
+            )
+        ).scalar_one()
+        by_kind[kind] = {"people": int(total), "linked": int(linked), "gated": others > 0}
+    # With no people at all to match against, nothing in the file can match: all kinds count.
+    gated = [k for k, v in by_kind.items() if v["gated"]] or list(by_kind)
+    total = sum(by_kind[k]["people"] for k in gated)
+    linked = sum(by_kind[k]["linked"] for k in gated)
     pairs: dict[str, float] = {}
+    kinds = ", ".join(_lit(k) for k in gated) or "''"
     chains = settings.get("chains", {})
     for step in chains.get(scope, chains.get("default", [])):
         incoming, norm = step["incoming"], step.get("normalize", [])
@@ -430,16 +448,17 @@ def match_rates(conn: sa.Connection, tenant_id: int, scope: str) -> dict:
                       AND pe.valid_to_run IS NULL AND pe.identifier_type = :e
                       AND {_norm("pe.value", norm)} = {_norm("pi.value", norm)}
                     WHERE pi.tenant_id = :t AND pi.key_scope = :s AND pi.valid_to_run IS NULL
-                      AND pi.identifier_type = :i"""
+                      AND pi.identifier_type = :i AND pi.person_kind IN ({kinds})"""
                 ),
                 {"t": tenant_id, "s": scope, "e": existing, "i": incoming},
             ).scalar_one()
             pairs[f"{incoming}->{existing}"] = round(matched / total, 4) if total else 0.0
     return {
-        "people": int(total),
-        "linked": int(linked),
+        "people": total,
+        "linked": linked,
         "rate": round(linked / total, 4) if total else 0.0,
         "required": float(settings.get("required_match_rate", 0.8)),
         "pairs": pairs,
+        "by_kind": by_kind,
         "creates_people": creates_people(scope, settings),
     }
