@@ -18,7 +18,24 @@ def test_demo_ingests_every_format_cleanly_and_is_idempotent(nexus, backend):
         assert sum(e["new"] for e in run["entities"].values()) > 0, kind
     assert runs["campus-extract"]["entities"]["attendance"]["new"] > 120 * 100
 
+    maps = result["maps"]
+    assert set(maps) == set(runs)
+    for kind, mapped in maps.items():
+        assert mapped["status"] == "succeeded", (kind, mapped["reason"], mapped["errors"])
+    assert maps["campus-extract"]["identity"]["people_created"] > 120
+    # Campus SQL maps onto the same rows as the extracts; OneRoster's people are the same people.
+    assert maps["campus-sql"]["identity"]["people_created"] == 0
+    assert maps["oneroster"]["identity"]["people_created"] == 0
+    assert maps["oneroster"]["match_rates"]["rate"] == 1.0
+
     again = json.loads(nexus("demo", "--students", "120", "--json").stdout)
+    for kind, mapped in again["maps"].items():
+        assert mapped["status"] == "succeeded", kind
+        changes = sum(
+            c.get("inserted", 0) + c.get("updated", 0) + c.get("deleted", 0)
+            for c in mapped["targets"].values()
+        )
+        assert changes == 0, (kind, mapped["targets"])
     for kind, run in again["runs"].items():
         assert run["status"] == "succeeded", kind
         changes = sum(e["new"] + e["changed"] + e["deleted"] for e in run["entities"].values())

@@ -409,7 +409,7 @@ def demo(
     seed: Annotated[int, typer.Option("--seed")] = 7,
     as_json: JsonFlag = False,
 ) -> None:
-    """Synthesise a Missouri district and ingest it through every connector."""
+    """Synthesise a Missouri district, ingest it through every connector and map it."""
     from nexus.demo import run_demo
 
     store = checked_store(require_schema=False)
@@ -422,6 +422,7 @@ def demo(
                 "district": result.district,
                 "out_dir": str(result.out_dir),
                 "runs": {kind: run.as_dict(error_limit=20) for kind, run in result.runs},
+                "maps": {kind: m.as_dict(error_limit=20) for kind, m in result.maps},
             }
         )
         return
@@ -446,7 +447,22 @@ def demo(
             *(f"{sums[k]:,}" for k in ("new", "changed", "unchanged", "deleted", "errors")),
         )
     out.print(table)
-    out.print("next: `nexus runs list`, `nexus runs show RUN`, `nexus runs snapshot RUN students`")
+    table = Table("mapped", "map run", "status", "new", "changed", "deleted", "errors", "people")
+    for kind, m in result.maps:
+        counts = [c for c in m.targets.values() if "absent" not in c]
+        table.add_row(
+            kind,
+            str(m.map_run_id),
+            m.status,
+            *(f"{sum(c[k] for c in counts):,}" for k in ("inserted", "updated", "deleted")),
+            f"{m.error_count:,}",
+            ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in m.identity.items() if v),
+        )
+    out.print(table)
+    out.print(
+        "next: `nexus runs list`, `nexus runs snapshot RUN students`, `nexus identity report`, "
+        "`nexus reconcile --run RUN`"
+    )
 
 
 app.command("synth")(synth)

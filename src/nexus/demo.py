@@ -2,9 +2,10 @@
 
 The demo is what an operator runs first: it synthesises a district (`nexus.synth`), creates
 its tenant, ingests the district through every connector that reads what synth writes
-(Campus extracts, the Campus-shaped database over direct SQL, the OneRoster bundle) and
-returns the runs. Run it twice: the second pass finds every record unchanged. Later layers add
-their steps here as they land.
+(Campus extracts, the Campus-shaped database over direct SQL, the OneRoster bundle), maps each
+run into the canonical model (the OneRoster people link onto the Campus people) and returns
+the runs and maps. Run it twice: the second pass finds every record and canonical row
+unchanged. Later layers add their steps here as they land.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nexus.canonical import MapResult, map_run
 from nexus.identity import district_gate, register_district
 from nexus.integration import RunResult, ingest
 from nexus.store import Store
@@ -29,6 +31,7 @@ class DemoResult:
     district: dict
     out_dir: Path
     runs: list[tuple[str, RunResult]]
+    maps: list[tuple[str, MapResult]]
 
 
 def run_demo(
@@ -37,7 +40,7 @@ def run_demo(
     seed: int = 7,
     report: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Synthesise, register and ingest a district; returns what each ingestion did."""
+    """Synthesise, register, ingest and map a district; returns what each step did."""
     say = report or (lambda message: None)
     upgrade(store.engine)
     out_dir = store.settings.home / "demo-district"
@@ -66,4 +69,9 @@ def run_demo(
         runs.append(
             (kind, ingest(store, DEMO_TENANT, kind, source, user="demo", gate=district_gate))
         )
-    return DemoResult(district=district, out_dir=out_dir, runs=runs)
+    maps: list[tuple[str, MapResult]] = []
+    for kind, run in runs:
+        if run.status in ("succeeded", "partial"):
+            say(f"mapping {kind} into the canonical model")
+            maps.append((kind, map_run(store, DEMO_TENANT, run.run_id, user="demo")))
+    return DemoResult(district=district, out_dir=out_dir, runs=runs, maps=maps)

@@ -382,10 +382,8 @@ class _Mapper:
             "GROUP BY source_key HAVING count(*) > 1)"
         )
         columns = list(values)
-        hash_input = ", ".join([_q(c) for c in columns] + ["record_id"])
         self._exec(
-            "CREATE OR REPLACE TABLE good AS SELECT m.*, "
-            f"md5(CAST(ROW({hash_input}) AS VARCHAR)) AS row_hash FROM mapped m "
+            "CREATE OR REPLACE TABLE good AS SELECT m.* FROM mapped m "
             "WHERE record_id NOT IN (SELECT record_id FROM errs)"
         )
         if self.compare:
@@ -510,12 +508,17 @@ class _Mapper:
         self, entity_map: EntityMap, target: Target, columns: list[str], id_exprs: list
     ) -> dict[str, int]:
         keep = [c for c in (target.id_column, *target.preserved) if c]
+        # Columns this map does not speak about keep the values another source of the scope
+        # gave (Campus SQL's count date when the extract is mapped after it).
+        hashed = [c for c in target.mapped_columns if c != "person_kind"]
+        carried = [c for c in hashed if c not in columns]
         where = self._existing_filter(entity_map)
         with self.store.engine.connect() as conn:
             existing = bulk_read(
                 conn,
                 "SELECT source_key, row_hash, CAST(source_system_id AS BIGINT) AS system_id"
                 + "".join(f", {c}" for c in keep)
+                + "".join(f", CAST({c} AS VARCHAR(400)) AS {_q('was_' + c)}" for c in carried)
                 + f" FROM {target.qualified} WHERE {where}",
             )
             max_id = 0
@@ -530,6 +533,22 @@ class _Mapper:
         self.db.register("existing_in", existing)
         self._exec("CREATE OR REPLACE TABLE existing AS SELECT * FROM existing_in")
         self.db.unregister("existing_in")
+        carry = "".join(
+            f", CAST(e.{_q('was_' + c)} AS {_duck_type(target.table.c[c])}) AS {_q(c)}"
+            for c in carried
+        )
+        # The hash covers every mapped column of the row, typed alike whichever source wrote
+        # it: a row two sources of one scope agree on stays put, its lineage with the version
+        # that first gave those values.
+        hash_input = (
+            ", ".join(f"CAST({_q(c)} AS {_duck_type(target.table.c[c])})" for c in hashed)
+            or "source_key"
+        )
+        self._exec(
+            f"CREATE OR REPLACE TABLE good AS SELECT * , md5(CAST(ROW({hash_input}) AS VARCHAR)) "
+            f"AS row_hash FROM (SELECT g.*{carry} FROM good g LEFT JOIN existing e "
+            "USING (source_key))"
+        )
         system = int(self.ingestion.source_system_id)
         # Keys to remove: rows this source no longer delivers (unless in error this time).
         self._exec(
@@ -566,7 +585,7 @@ class _Mapper:
         select = [
             f"{int(self.tenant_id)} AS tenant_id",
             *(f"{expr} AS {col}" for col, expr in defaults.items()),
-            *(f"{_q(c)} AS {_q(c)}" for c in columns if c not in defaults),
+            *(f"{_q(c)} AS {_q(c)}" for c in [*columns, *carried] if c not in defaults),
             *(f"{c} AS {c}" for c in keep if c not in defaults),
             f"{sql_literal(self.spec.key_scope)} AS key_scope",
             "source_key",
@@ -714,6 +733,22 @@ class _Mapper:
                 .to_pylist()
             )
         return n
+
+
+def _duck_type(column: sa.Column) -> str:
+    """The work area's type for a canonical column (how values are typed before hashing)."""
+    kind = column.type
+    if isinstance(kind, sa.Boolean):
+        return "BOOLEAN"
+    if isinstance(kind, sa.Date):
+        return "DATE"
+    if isinstance(kind, sa.Float):
+        return "DOUBLE"
+    if isinstance(kind, sa.Numeric):
+        return "DECIMAL(18, 4)"
+    if isinstance(kind, sa.Integer):
+        return "BIGINT"
+    return "VARCHAR"
 
 
 def _q(name: str) -> str:
