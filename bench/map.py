@@ -212,6 +212,11 @@ def worker_link(home: str, url: str, scope: str) -> dict:
         conn.execute(sa.text(_INJECT_IDENTITIES.format(scope=scope, typo=typo, tenant=tenant)))
         if scope == "star":
             conn.execute(sa.text(_INJECT_STAR_IDS.format(tenant=tenant)))
+        if conn.dialect.name == "postgresql":
+            # As a vendor map's bulk load (COPY, then ANALYZE) would leave them: with stale
+            # statistics the chain's join plans a nested loop and runs for many minutes.
+            conn.execute(sa.text("ANALYZE census.identities"))
+            conn.execute(sa.text("ANALYZE census.person_identifiers"))
         people = conn.execute(
             sa.text(
                 "SELECT count(*) FROM census.identities WHERE tenant_id = :t AND key_scope = :s"
@@ -415,19 +420,21 @@ def _pg_drop(admin_url: str, name: str) -> None:
 # --- main --------------------------------------------------------------------------------------
 
 
-def run_backend(backend: str, url: str, home: Path, first: Path, daily: Path) -> dict:
-    """Setup ingest, then first map, re-map and daily map on one store."""
+def run_backend(backend: str, url: str, home: Path, first: Path, daily: Path, say) -> dict:
+    """Setup ingest, then first map, re-map and daily map on one store; identity links."""
     out: dict = {"backend": backend}
-    setup = _child("ingest", str(home), url, str(first), True)
-    out["ingest_first"] = setup
-    run1 = setup["run_id"]
-    out["first"] = _child("map", str(home), url, run1)
-    out["remap"] = _child("map", str(home), url, run1)
-    again = _child("ingest", str(home), url, str(daily), False)
-    out["ingest_daily"] = again
-    out["daily"] = _child("map", str(home), url, again["run_id"])
-    out["link_chain"] = _child("link", str(home), url, "star")
-    out["link_probabilistic"] = _child("link", str(home), url, "vendor")
+
+    def step(name: str, worker: str, *args) -> dict:
+        out[name] = _child(worker, str(home), url, *args)
+        say(f"  {backend} {name}: {out[name]['seconds']:.1f} s")
+        return out[name]
+
+    run1 = step("ingest_first", "ingest", str(first), True)["run_id"]
+    step("first", "map", run1)
+    step("remap", "map", run1)
+    step("daily", "map", step("ingest_daily", "ingest", str(daily), False)["run_id"])
+    step("link_chain", "link", "star")
+    step("link_probabilistic", "link", "vendor")
     return out
 
 
@@ -465,7 +472,7 @@ def main() -> None:
         store_file = home / "nexus.duckdb"
         say("duckdb: ingest, first map, re-map, daily ingest and map, identity links ...")
         report["backends"].append(
-            run_backend("duckdb", f"duckdb:///{store_file}", home, first, daily)
+            run_backend("duckdb", f"duckdb:///{store_file}", home, first, daily, say)
         )
         say("reference: plain DuckDB SQL, attendance first map ...")
         run1 = report["backends"][0]["ingest_first"]["run_id"]
@@ -474,12 +481,16 @@ def main() -> None:
         )
         say("identity: match_people 25k x 25k ...")
         report["match_people"] = _child("match", str(first))
+        say(
+            f"  reference {report['reference']['seconds']:.1f} s, "
+            f"match_people {report['match_people']['seconds']:.1f} s"
+        )
         if args.postgres:
             name, url = _pg_create(args.postgres)
             try:
                 say(f"postgresql ({name}): the same ...")
                 report["backends"].append(
-                    run_backend("postgresql", url, scratch / "home-pg", first, daily)
+                    run_backend("postgresql", url, scratch / "home-pg", first, daily, say)
                 )
             finally:
                 _pg_drop(args.postgres, name)

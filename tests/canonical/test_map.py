@@ -75,6 +75,12 @@ def test_a_run_maps_into_canonical_with_lineage(store, tenant, tmp_path):
     assert [(r[0], r[1], r[2], str(r[3]), r[4], r[5], r[6], r[7]) for r in rows] == [
         (k, by_key[k], "09", "2026-08-13", 2027, "1050", k, run_id) for k in ("1", "2", "3")
     ]
+    assert [
+        (y[0], y[1], str(y[2]), str(y[3]))
+        for y in _rows(
+            store, "SELECT end_year, label, start_date, end_date FROM education.school_years"
+        )
+    ] == [(2027, "2026-27", "2026-08-13", "2027-05-18")]
     identifiers = _rows(
         store,
         "SELECT identifier_type, authority, value FROM census.person_identifiers "

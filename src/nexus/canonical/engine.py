@@ -608,6 +608,8 @@ class _Mapper:
                 bulk_load(conn, target.table, rows)
             if id_exprs:
                 self._identifiers(conn, entity_map, id_exprs)
+            if target.name == "calendars":
+                _refresh_school_years(conn, self.tenant_id)
         return {
             "rows": int(total),
             "inserted": int(new),
@@ -733,6 +735,23 @@ class _Mapper:
                 .to_pylist()
             )
         return n
+
+
+def _refresh_school_years(conn: sa.Connection, tenant_id: int) -> None:
+    """education.school_years from the calendars: 2026-27 is end year 2027, first to last day."""
+    conn.execute(
+        sa.text("DELETE FROM education.school_years WHERE tenant_id = :t"), {"t": tenant_id}
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO education.school_years (tenant_id, end_year, label, start_date, "
+            "end_date) SELECT tenant_id, school_year, CAST(school_year - 1 AS VARCHAR(4)) || '-' "
+            "|| right(CAST(school_year AS VARCHAR(4)), 2), min(start_date), max(end_date) "
+            "FROM education.calendars WHERE tenant_id = :t AND school_year IS NOT NULL "
+            "GROUP BY tenant_id, school_year"
+        ),
+        {"t": tenant_id},
+    )
 
 
 def _duck_type(column: sa.Column) -> str:
