@@ -434,3 +434,20 @@ def test_every_packaged_mapping_loads():
         spec = load_spec(kind)
         assert spec.source_kind == kind
         assert spec.maps, kind
+
+
+def test_two_maps_of_one_tenant_never_overlap(store, tenant, tmp_path):
+    if not store.backend.advisory_locks:
+        pytest.skip("a DuckDB file has one writing process: nothing to overlap")
+    folder, entities = _district(tmp_path)
+    run_id = _ingest(store, tenant, folder, entities)
+    with store.engine.connect() as other:
+        tenant_id = other.execute(
+            sa.text("SELECT tenant_id FROM platform.tenants WHERE code = :c"), {"c": tenant}
+        ).scalar_one()
+        # Another process's map of the same tenant holds the tenant's map lock.
+        other.execute(sa.text("SELECT pg_advisory_lock(:t, -1)"), {"t": tenant_id})
+        with pytest.raises(MappingError, match="another map of this tenant is running"):
+            map_run(store, tenant, run_id)
+        other.execute(sa.text("SELECT pg_advisory_unlock(:t, -1)"), {"t": tenant_id})
+    assert map_run(store, tenant, run_id).status == "succeeded"

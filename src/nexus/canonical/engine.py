@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -108,19 +109,63 @@ def map_run(
     spec: MappingSpec | None = None,
 ) -> MapResult:
     """Map one ingestion run (default: the tenant's newest) into the canonical model."""
+    with store.engine.connect() as conn:
+        tenant = find_tenant(conn, tenant_code)
+    if tenant is None:
+        raise MappingError(f"no tenant {tenant_code!r}")
+    with _tenant_map_lock(store, tenant.tenant_id):
+        return _map_locked(store, tenant.tenant_id, run_id, replay, user, progress, spec)
+
+
+@contextmanager
+def _tenant_map_lock(store: Store, tenant_id: int) -> Iterator[None]:
+    """One map at a time per tenant: new canonical ids are numbered from the current maximum.
+
+    On PostgreSQL a session advisory lock (other processes may map); a DuckDB file has a
+    single writing process anyway.
+    """
+    if not store.backend.advisory_locks:
+        yield
+        return
+    with store.engine.connect() as lock:
+        taken = lock.execute(
+            sa.text("SELECT pg_try_advisory_lock(:t, :k)"), {"t": tenant_id, "k": _MAP_LOCK}
+        ).scalar_one()
+        lock.commit()
+        if not taken:
+            raise MappingError("another map of this tenant is running; wait for it to finish")
+        try:
+            yield
+        finally:
+            lock.execute(
+                sa.text("SELECT pg_advisory_unlock(:t, :k)"), {"t": tenant_id, "k": _MAP_LOCK}
+            )
+            lock.commit()
+
+
+# The second key of a tenant's map lock: ingestion locks (tenant, entity id), ids are positive.
+_MAP_LOCK = -1
+
+
+def _map_locked(
+    store: Store,
+    tenant_id: int,
+    run_id: int | None,
+    replay: bool,
+    user: str | None,
+    progress: Callable[[str], None] | None,
+    spec: MappingSpec | None,
+) -> MapResult:
     say = progress or (lambda message: None)
     with store.engine.begin() as conn:
-        tenant = find_tenant(conn, tenant_code)
-        if tenant is None:
-            raise MappingError(f"no tenant {tenant_code!r}")
-        run = choose_run(conn, tenant.tenant_id, run_id)
+        run = choose_run(conn, tenant_id, run_id)
         spec = spec or load_spec(run.kind)
-        _refuse_out_of_order(conn, tenant.tenant_id, run, replay)
-        catalog.register(conn, tenant.tenant_id, spec)
+        _refuse_out_of_order(conn, tenant_id, run, replay)
+        catalog.register(conn, tenant_id, spec)
         map_run_id = conn.execute(
             mapping_runs.insert()
             .values(
-                tenant_id=tenant.tenant_id,
+                tenant_id=tenant_id,
                 ingestion_run_id=run.run_id,
                 source_system_id=run.source_system_id,
                 source_kind=run.kind,
@@ -133,7 +178,7 @@ def map_run(
             .returning(mapping_runs.c.map_run_id)
         ).scalar_one()
     result = MapResult(map_run_id, run.run_id, run.kind, "running")
-    mapper = _Mapper(store, tenant.tenant_id, run, spec, map_run_id, result, say)
+    mapper = _Mapper(store, tenant_id, run, spec, map_run_id, result, say)
     try:
         mapper.run()
     except MappingError as exc:
@@ -149,7 +194,7 @@ def map_run(
         conn.execute(
             mapping_runs.update()
             .where(
-                mapping_runs.c.tenant_id == tenant.tenant_id,
+                mapping_runs.c.tenant_id == tenant_id,
                 mapping_runs.c.map_run_id == map_run_id,
             )
             .values(
@@ -600,8 +645,6 @@ class _Mapper:
             "SELECT source_key FROM changes WHERE NOT is_new UNION ALL SELECT source_key FROM gone"
         ).to_arrow_table()
         with self.store.engine.begin() as conn:
-            if self.store.backend.advisory_locks:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:t, 4)"), {"t": self.tenant_id})
             if removed.num_rows:
                 _delete_keys(conn, target, where, removed)
             if rows.num_rows:
@@ -672,8 +715,6 @@ class _Mapper:
     def _link_people(self) -> None:
         self.say("linking people")
         with self.store.engine.begin() as conn:
-            if self.store.backend.advisory_locks:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:t, 4)"), {"t": self.tenant_id})
             outcome = identity_people.link_people(conn, self.tenant_id, int(self.ingestion.run_id))
             rates = identity_people.match_rates(conn, self.tenant_id, self.spec.key_scope)
         for k, v in outcome.items():
