@@ -715,7 +715,12 @@ class _Mapper:
     def _link_people(self) -> None:
         self.say("linking people")
         with self.store.engine.begin() as conn:
-            outcome = identity_people.link_people(conn, self.tenant_id, int(self.ingestion.run_id))
+            outcome = identity_people.link_people(
+                conn,
+                self.tenant_id,
+                int(self.ingestion.run_id),
+                analyze=self.store.backend.analyze_after_load,
+            )
             rates = identity_people.match_rates(conn, self.tenant_id, self.spec.key_scope)
         for k, v in outcome.items():
             self.result.identity[k] = self.result.identity.get(k, 0) + v

@@ -374,8 +374,18 @@ def create_pass(conn: sa.Connection, tenant_id: int, settings: dict, run_id: int
     return created
 
 
-def link_people(conn: sa.Connection, tenant_id: int, run_id: int | None = None) -> dict[str, int]:
-    """Link every unlinked source person of the tenant; returns what each pass did."""
+def link_people(
+    conn: sa.Connection, tenant_id: int, run_id: int | None = None, analyze: bool = False
+) -> dict[str, int]:
+    """Link every unlinked source person of the tenant; returns what each pass did.
+
+    `analyze` (PostgreSQL: `store.backend.analyze_after_load`) refreshes the planner's
+    statistics first: the identities just loaded would otherwise look empty to it, and the
+    chain's joins would run as nested loops over every identifier.
+    """
+    if analyze:
+        conn.execute(sa.text("ANALYZE census.identities"))
+        conn.execute(sa.text("ANALYZE census.person_identifiers"))
     settings = settings_for(conn, tenant_id)
     before = _count_linked(conn, tenant_id)
     chain_pass(conn, tenant_id, settings)
