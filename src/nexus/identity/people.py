@@ -204,29 +204,38 @@ def chain_pass(conn: sa.Connection, tenant_id: int, settings: dict) -> dict[str,
             if not best or not best[0]:
                 continue
             _, existing, found = best
-            rows = []
-            for r in found.to_pylist():
-                ambiguous = int(r["candidates"]) > 1
-                rows.append(
-                    {
-                        "person_kind": r["person_kind"],
-                        "source_key": r["source_key"],
-                        "person_id": None if ambiguous else int(r["person_id"]),
-                        "link_status": "unmatched" if ambiguous else "linked",
-                        "link_rule": f"ambiguous:{incoming}->{existing}"
-                        if ambiguous
-                        else f"chain:{incoming}->{existing}",
-                        "match_probability": None,
-                        "match_weight": None,
-                    }
-                )
-            _apply_links(conn, tenant_id, scope, _links([r for r in rows if r["person_id"]]))
+            # A record that matches two people is left for the next step (and Splink's review).
+            links = [
+                {
+                    "person_kind": r["person_kind"],
+                    "source_key": r["source_key"],
+                    "person_id": int(r["person_id"]),
+                    "link_status": "linked",
+                    "link_rule": f"chain:{incoming}->{existing}",
+                    "match_probability": None,
+                    "match_weight": None,
+                }
+                for r in found.to_pylist()
+                if int(r["candidates"]) == 1
+            ]
+            _apply_links(conn, tenant_id, scope, _links(links))
     return rates
 
 
-def _candidates(conn: sa.Connection, tenant_id: int, person_kind: str, linked: bool) -> pa.Table:
-    where = "person_id IS NOT NULL" if linked else "person_id IS NULL AND link_status = 'unmatched'"
-    key = "CAST(person_id AS VARCHAR(40))" if linked else "key_scope || '|' || source_key"
+def _candidates(
+    conn: sa.Connection, tenant_id: int, person_kind: str, scope: str, linked: bool
+) -> pa.Table:
+    """The unlinked records of `scope`, or the people known from other scopes.
+
+    A new record of a source is not matched against that source's own people: a second id in
+    one system is a second person (the chain does the same).
+    """
+    if linked:
+        where = f"person_id IS NOT NULL AND key_scope <> {_lit(scope)}"
+        key = "CAST(person_id AS VARCHAR(40))"
+    else:
+        where = f"person_id IS NULL AND link_status = 'unmatched' AND key_scope = {_lit(scope)}"
+        key = "source_key"
     # One row per existing person (its lowest-keyed identity), every unlinked record.
     sql = f"""
         SELECT key, first_name, last_name, birth_date, grade, school FROM (
@@ -241,6 +250,20 @@ def _candidates(conn: sa.Connection, tenant_id: int, person_kind: str, linked: b
     return table.cast(pa.schema([(name, pa.string()) for name in table.column_names]))
 
 
+def _unlinked_kinds(conn: sa.Connection, tenant_id: int) -> list[tuple[str, str]]:
+    return [
+        (kind, scope)
+        for kind, scope in conn.execute(
+            sa.text(
+                "SELECT DISTINCT person_kind, key_scope FROM census.identities "
+                "WHERE tenant_id = :t AND person_id IS NULL AND link_status = 'unmatched' "
+                "ORDER BY person_kind, key_scope"
+            ),
+            {"t": tenant_id},
+        ).all()
+    ]
+
+
 def probabilistic_pass(conn: sa.Connection, tenant_id: int, settings: dict) -> dict[str, int]:
     thresholds = MatchThresholds(**settings.get("thresholds", {}))
     outcome = {"linked": 0, "review": 0}
@@ -252,16 +275,16 @@ def probabilistic_pass(conn: sa.Connection, tenant_id: int, settings: dict) -> d
             )
         )
     }
-    for kind in ("student", "staff"):
-        incoming = _candidates(conn, tenant_id, kind, linked=False)
-        existing = _candidates(conn, tenant_id, kind, linked=True)
+    for kind, scope in _unlinked_kinds(conn, tenant_id):
+        incoming = _candidates(conn, tenant_id, kind, scope, linked=False)
+        existing = _candidates(conn, tenant_id, kind, scope, linked=True)
         if not incoming.num_rows or not existing.num_rows:
             continue
         matches = match_people(incoming, existing, thresholds)
         by_scope: dict[str, list[dict]] = {}
         reviews: list[dict] = []
         for m in matches.to_pylist():
-            scope, source_key = m["incoming_key"].split("|", 1)
+            source_key = m["incoming_key"]
             person_id = int(m["person_key"])
             if (scope, kind, source_key, person_id) in rejected:
                 continue
