@@ -451,3 +451,21 @@ def test_two_maps_of_one_tenant_never_overlap(store, tenant, tmp_path):
             map_run(store, tenant, run_id)
         other.execute(sa.text("SELECT pg_advisory_unlock(:t, -1)"), {"t": tenant_id})
     assert map_run(store, tenant, run_id).status == "succeeded"
+
+
+def test_a_map_that_died_is_marked_failed_by_the_next(store, tenant, tmp_path):
+    folder, entities = _district(tmp_path)
+    run_id = _ingest(store, tenant, folder, entities)
+    first = map_run(store, tenant, run_id)
+    with store.engine.begin() as conn:  # as if its process had been killed mid-way
+        conn.execute(
+            sa.text("UPDATE integration.mapping_runs SET status = 'running', ended_at = NULL")
+        )
+
+    map_run(store, tenant, run_id)
+
+    assert _rows(
+        store,
+        "SELECT status, reason FROM integration.mapping_runs "
+        f"WHERE map_run_id = {first.map_run_id}",
+    ) == [("failed", "abandoned: its process ended")]

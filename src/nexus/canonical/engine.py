@@ -158,6 +158,12 @@ def _map_locked(
 ) -> MapResult:
     say = progress or (lambda message: None)
     with store.engine.begin() as conn:
+        # Holding the tenant's map lock, any map still "running" died with its process.
+        conn.execute(
+            mapping_runs.update()
+            .where(mapping_runs.c.tenant_id == tenant_id, mapping_runs.c.status == "running")
+            .values(status="failed", reason="abandoned: its process ended", ended_at=_now())
+        )
         run = choose_run(conn, tenant_id, run_id)
         spec = spec or load_spec(run.kind)
         _refuse_out_of_order(conn, tenant_id, run, replay)
