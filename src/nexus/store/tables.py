@@ -20,7 +20,7 @@ NAMING = {
 
 metadata = sa.MetaData(naming_convention=NAMING)
 
-SCHEMAS = ("platform", "integration", "census", "education")
+SCHEMAS = ("platform", "integration", "census", "education", "reporting")
 
 
 def _seq(name: str, schema: str) -> sa.Sequence:
