@@ -1,0 +1,116 @@
+"""MOSIS collection cycles: their count dates and the windows hours and FTE are measured over.
+
+The rules are the reference's (`../shared/reference/mosis/README.md`, "Cycles, count dates,
+windows"):
+- October: the last Wednesday in September (one vendor says the third Wednesday: the
+  reference's DESE sources say the last);
+- December: December 1, or the in-session day before it when December 1 is not in session;
+- February: the last Wednesday in January;
+- April: the student's status at state assessment (MAP) testing. The date is the district's
+  testing date, which no source gives: it is a setting (`--count-date`), by default the first
+  Monday of April (an assumption, named as such);
+- June: every student enrolled at any time in the year (the count date is the last day of the
+  school year, June 30);
+- August: summer school (SEA, calendars); the count date is August 15, the due date.
+The window of a cycle runs from July 1 of the school year to its count date.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+CYCLES = ("august", "october", "december", "february", "april", "june")
+# The month abbreviation DESE writes in CollectionVersion (2027Oct1.0StuCore).
+CYCLE_CODES = {
+    "august": "Aug",
+    "october": "Oct",
+    "december": "Dec",
+    "february": "Feb",
+    "april": "Apr",
+    "june": "Jun",
+}
+WEDNESDAY = 2
+MONDAY = 0
+
+
+class CycleError(ValueError):
+    """An unknown cycle or school year."""
+
+
+@dataclass(frozen=True)
+class CycleDates:
+    cycle: str
+    school_year: int  # DESE's CurrentSchoolYear: the ending year
+    count_date: date
+    window_start: date
+    window_end: date
+    # True when the population is everyone enrolled at any time in the window (June).
+    whole_year: bool
+    rule: str
+
+
+def parse_cycle(text: str) -> str:
+    cycle = text.strip().lower()
+    for name, code in CYCLE_CODES.items():
+        if cycle in (name, code.lower()):
+            return name
+    raise CycleError(f"unknown cycle {text!r}: one of {', '.join(CYCLES)}")
+
+
+def _last_weekday(year: int, month: int, weekday: int) -> date:
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _first_weekday(year: int, month: int, weekday: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7)
+
+
+def cycle_dates(
+    cycle: str,
+    school_year: int,
+    in_session: Callable[[date], bool] | None = None,
+    count_date: date | None = None,
+) -> CycleDates:
+    """Count date and window of `cycle` in `school_year` (its ending year, e.g. 2027).
+
+    `in_session` tells whether a date is a school day (December's rule steps back over days
+    that are not); `count_date` overrides the rule (April's testing date, a district's choice).
+    """
+    cycle = parse_cycle(cycle)
+    start_year = school_year - 1
+    if cycle == "october":
+        rule, found = "last Wednesday in September", _last_weekday(start_year, 9, WEDNESDAY)
+    elif cycle == "december":
+        rule, found = "December 1, or the in-session day before", date(start_year, 12, 1)
+        if in_session is not None:
+            for _ in range(60):
+                if in_session(found):
+                    break
+                found -= timedelta(days=1)
+    elif cycle == "february":
+        rule, found = "last Wednesday in January", _last_weekday(school_year, 1, WEDNESDAY)
+    elif cycle == "april":
+        rule = "MAP testing date (default: first Monday of April, a setting)"
+        found = _first_weekday(school_year, 4, MONDAY)
+    elif cycle == "june":
+        rule, found = "enrolled at any time in the year (to June 30)", date(school_year, 6, 30)
+    else:
+        rule, found = "summer school, due August 15", date(start_year, 8, 15)
+    if count_date is not None:
+        rule, found = "given for this extract", count_date
+    # August reports the summer before the school year: from May 1.
+    window_start = date(start_year, 7, 1) if cycle != "august" else date(start_year, 5, 1)
+    return CycleDates(
+        cycle=cycle,
+        school_year=school_year,
+        count_date=found,
+        window_start=window_start,
+        window_end=found,
+        whole_year=cycle == "june",
+        rule=rule,
+    )
