@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nexus import cli_canonical, identity
+from nexus import cli_canonical, cli_mosis, identity
 from nexus.cli_common import JsonFlag, checked_store, emit_json, err, handles_errors, out
 from nexus.integration import IngestionError, ingest, runs, sources, write_snapshot
 from nexus.store import secrets
@@ -601,6 +601,7 @@ def runs_snapshot(
 
 
 cli_canonical.register(app)
+cli_mosis.register(app)
 
 
 def main() -> None:

@@ -37,6 +37,11 @@ TenantOption = Annotated[
 ]
 
 
+def tenant_code(store: Store, code: str | None) -> str:
+    """The tenant named, or the only tenant there is (for other command modules)."""
+    return _tenant_id(store, code)[0]
+
+
 def _tenant_id(store: Store, code: str | None, run_id: int | None = None) -> tuple[str, int]:
     """The tenant named, or the tenant of the run named, or the only tenant there is."""
     with store.engine.connect() as conn:

@@ -17,6 +17,9 @@ from rich.console import Console
 from nexus.canonical import MappingError
 from nexus.identity.people import IdentityError
 from nexus.integration import IngestionError
+from nexus.mosis.cycles import CycleError
+from nexus.mosis.extract import ExtractError
+from nexus.mosis.layouts import LayoutError
 from nexus.store import Store, StoreError, open_store
 from nexus.store.migrate import current_revision, head_revision
 
@@ -39,7 +42,15 @@ def handles_errors(func: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (IngestionError, StoreError, MappingError, IdentityError) as exc:
+        except (
+            IngestionError,
+            StoreError,
+            MappingError,
+            IdentityError,
+            LayoutError,
+            ExtractError,
+            CycleError,
+        ) as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(1) from None
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from alembic import context
 
 import nexus.store.migrate  # noqa: F401  (registers Alembic's DuckDB implementation)
-from nexus.store import canonical_tables  # noqa: F401  (registers census/education)
-from nexus.store import reporting_tables  # noqa: F401  (registers reporting)
+from nexus.store import (
+    canonical_tables,  # noqa: F401  (registers census/education)
+    reporting_tables,  # noqa: F401  (registers reporting)
+)
 from nexus.store.tables import metadata
 
 connection = context.config.attributes.get("connection")

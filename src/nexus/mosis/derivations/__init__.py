@@ -1,0 +1,82 @@
+"""Named derivations: how each MOSIS field's value comes from canonical data.
+
+A layout field names its derivation (`student_core.state_id`); the layout is data, the
+derivations are code registered here by name, so a new year's layout is mostly data. Each
+derivation is a SQL expression over the layout's *population* relation (one row per record the
+file reports, built set-based in a DuckDB work area from canonical tables) plus the rule in
+words and the canonical source it reads, which become the value's trace.
+
+A layout's population is registered the same way (`@population("student_core")`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+from nexus.mosis.cycles import CycleDates
+
+
+@dataclass(frozen=True)
+class ExtractContext:
+    """What a population and its derivations may depend on besides canonical rows."""
+
+    tenant_id: int
+    school_year: int
+    dates: CycleDates
+    collection_version: str
+    district_code: str | None
+    school_code: str | None  # --school: one building only
+
+
+@dataclass(frozen=True)
+class Derivation:
+    name: str
+    sql: str  # an expression over the population relation `pop`
+    rule: str  # in words, for the trace and `nexus mosis layout`
+    source: str  # the canonical table(s) and column(s) read
+
+
+# A population builds the relation `pop` in the work area and returns the columns that
+# identify a row: (subject type, SQL expression of the subject key, ORDER BY of the file).
+Population = Callable[[duckdb.DuckDBPyConnection, ExtractContext, "CanonicalReader"], tuple]
+
+DERIVATIONS: dict[str, Derivation] = {}
+POPULATIONS: dict[str, Population] = {}
+
+
+class CanonicalReader:
+    """Loads canonical tables of one tenant into the work area (interface for populations)."""
+
+    def __init__(self, load: Callable[[str, str, dict[str, str]], None]) -> None:
+        self._load = load
+
+    def load(self, name: str, sql: str, types: dict[str, str] | None = None) -> None:
+        """Run `sql` against the store and keep its result in the work area as `name`.
+
+        `types` gives the work-area type of columns that are not text (PostgreSQL's bulk
+        path returns every column as text): {"entry_date": "DATE", "no_show": "BOOLEAN"}.
+        """
+        self._load(name, sql, types or {})
+
+
+def derivation(name: str, sql: str, rule: str, source: str) -> Derivation:
+    if name in DERIVATIONS:
+        raise ValueError(f"derivation {name} registered twice")
+    DERIVATIONS[name] = Derivation(name, sql, rule, source)
+    return DERIVATIONS[name]
+
+
+def population(layout: str) -> Callable[[Population], Population]:
+    def register(func: Population) -> Population:
+        POPULATIONS[layout] = func
+        return func
+
+    return register
+
+
+def load_all() -> None:
+    """Import the modules that register derivations (one per layout)."""
+    from nexus.mosis.derivations import student_core  # noqa: F401

@@ -1,0 +1,517 @@
+"""MOSIS extract runs: one layout, school year, cycle (and school) from canonical data to a file.
+
+An extract run:
+1. takes the layout (data: `nexus.mosis.layouts`) and the cycle's count date and window;
+2. builds the layout's population and every field's value set-based in a private DuckDB work
+   area (`nexus.mosis.derivations`), each value with its trace (derivation, rule, canonical
+   source, subject);
+3. checks every value against its field: required for this cycle, width, type, code set. A row
+   with a blocking problem is left out of the file and listed; warnings are kept;
+4. writes the file in DESE's upload format as the layout states it (delimiter, header row,
+   CollectionVersion, date format), named `<CollectionVersion>_<district>[_<school>].csv`,
+   keeps it content-addressed (sha256) under NEXUS_HOME/artifacts, and stores the run with its
+   input snapshot (the ingestion runs last mapped per source and the canonical watermark), rows
+   and values in `reporting.mosis_extract_*`.
+Nothing in the file depends on the time it was made: the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+
+from nexus.integration.artifacts import keep
+from nexus.mosis import layouts as mosis_layouts
+from nexus.mosis.cycles import cycle_dates
+from nexus.mosis.derivations import (
+    DERIVATIONS,
+    POPULATIONS,
+    CanonicalReader,
+    ExtractContext,
+    load_all,
+)
+from nexus.store import Store, audit
+from nexus.store.bulk import bulk_load, bulk_read
+from nexus.store.engine import current_user
+from nexus.store.reporting_tables import (
+    mosis_code_sets,
+    mosis_extract_rows,
+    mosis_extract_runs,
+    mosis_extract_values,
+)
+from nexus.store.tables import districts
+from nexus.store.tenants import find_tenant
+
+WORK_MEMORY_LIMIT = os.environ.get("NEXUS_WORK_MEMORY", "1GB")
+
+
+class ExtractError(Exception):
+    """An extract that cannot be made (the message says why)."""
+
+
+@dataclass
+class ExtractResult:
+    extract_run_id: int
+    file: str | None
+    sha256: str | None
+    rows: int
+    blocking: int
+    warnings: int
+    count_date: date
+    problems: list[dict] = field(default_factory=list)
+
+    def as_dict(self, problem_limit: int = 1000) -> dict:
+        return {
+            "extract_run_id": self.extract_run_id,
+            "file": self.file,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "blocking": self.blocking,
+            "warnings": self.warnings,
+            "count_date": self.count_date.isoformat(),
+            "problems": self.problems[:problem_limit],
+        }
+
+
+def _lit(value: object) -> str:
+    if value is None:
+        return "NULL"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def input_snapshot(conn: sa.Connection, tenant_id: int) -> dict:
+    """The ingestion runs last mapped per source kind, and the canonical watermark."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT source_kind, max(ingestion_run_id), max(map_run_id) "
+            "FROM integration.mapping_runs WHERE tenant_id = :t "
+            "AND status IN ('succeeded', 'partial') GROUP BY source_kind ORDER BY source_kind"
+        ),
+        {"t": tenant_id},
+    ).all()
+    return {
+        "mapped_runs": {kind: int(run) for kind, run, _ in rows},
+        "canonical_watermark": max((int(m) for _, _, m in rows), default=0),
+    }
+
+
+def run_extract(
+    store: Store,
+    tenant_code: str,
+    school_year: int,
+    cycle: str,
+    layout_name: str,
+    out_dir: Path,
+    *,
+    school_code: str | None = None,
+    count_date: date | None = None,
+    user: str | None = None,
+) -> ExtractResult:
+    """Generate one MOSIS file; see the module docstring."""
+    load_all()
+    with store.engine.begin() as conn:
+        tenant = find_tenant(conn, tenant_code)
+        if tenant is None:
+            raise ExtractError(f"no tenant {tenant_code!r}")
+        mosis_layouts.load_package(conn)
+        layout = mosis_layouts.get_layout(conn, layout_name, school_year)
+        district = (
+            conn.execute(
+                sa.select(districts.c.county_district_code)
+                .where(districts.c.tenant_id == tenant.tenant_id)
+                .order_by(districts.c.district_id)
+            ).scalar()
+            or tenant.county_district_code
+        )
+        snapshot = input_snapshot(conn, tenant.tenant_id)
+        codes = _code_sets(conn, school_year)
+    if layout_name not in POPULATIONS:
+        raise ExtractError(
+            f"layout {layout_name} has no population and derivations yet: "
+            f"extracts exist for {', '.join(sorted(POPULATIONS))}"
+        )
+    dates = cycle_dates(cycle, school_year, _in_session(store, tenant.tenant_id), count_date)
+    cycle_code = mosis_layouts.cycle_code(dates.cycle)
+    if layout.cycles and cycle_code not in layout.cycles:
+        raise ExtractError(
+            f"{layout_name} is not collected in {dates.cycle} (cycles: {', '.join(layout.cycles)})"
+        )
+    ctx = ExtractContext(
+        tenant_id=tenant.tenant_id,
+        school_year=school_year,
+        dates=dates,
+        collection_version=mosis_layouts.collection_version(layout, school_year, dates.cycle),
+        district_code=district,
+        school_code=school_code,
+    )
+    with store.engine.begin() as conn:
+        run_id = conn.execute(
+            mosis_extract_runs.insert()
+            .values(
+                tenant_id=tenant.tenant_id,
+                school_year=school_year,
+                cycle=dates.cycle,
+                layout=layout.name,
+                layout_version=layout.version,
+                school_code=school_code,
+                count_date=dates.count_date,
+                input_snapshot=snapshot,
+                status="running",
+                started_by=user or current_user(),
+                started_at=datetime.now(UTC),
+            )
+            .returning(mosis_extract_runs.c.extract_run_id)
+        ).scalar_one()
+    work = _Work(store, tenant.tenant_id)
+    try:
+        result = work.run(run_id, layout, ctx, codes, out_dir)
+    except (duckdb.Error, sa.exc.SQLAlchemyError, OSError) as exc:
+        with store.engine.begin() as conn:
+            conn.execute(
+                mosis_extract_runs.update()
+                .where(
+                    mosis_extract_runs.c.tenant_id == tenant.tenant_id,
+                    mosis_extract_runs.c.extract_run_id == run_id,
+                )
+                .values(
+                    status="failed",
+                    reason=str(exc).splitlines()[0],
+                    ended_at=datetime.now(UTC),
+                )
+            )
+        raise ExtractError(f"extract run {run_id} failed: {str(exc).splitlines()[0]}") from exc
+    finally:
+        work.close()
+    return result
+
+
+def _in_session(store: Store, tenant_id: int):
+    with store.engine.connect() as conn:
+        days = {
+            row[0]
+            for row in conn.execute(
+                sa.text(
+                    "SELECT DISTINCT calendar_date FROM education.calendar_days "
+                    "WHERE tenant_id = :t AND in_session"
+                ),
+                {"t": tenant_id},
+            )
+        }
+    if not days:
+        return None
+    return lambda day: day in days
+
+
+def _code_sets(conn: sa.Connection, school_year: int) -> dict[str, set[str]]:
+    rows = conn.execute(
+        sa.select(mosis_code_sets.c.code_set, mosis_code_sets.c.code).where(
+            mosis_code_sets.c.school_year == school_year
+        )
+    )
+    out: dict[str, set[str]] = {}
+    for code_set, code in rows:
+        out.setdefault(code_set, set()).add(code)
+    return out
+
+
+class _Work:
+    def __init__(self, store: Store, tenant_id: int) -> None:
+        self.store, self.tenant_id = store, tenant_id
+        self._tmp = tempfile.TemporaryDirectory(prefix="nexus-extract-")
+        self.db = duckdb.connect()
+        self.db.execute(f"SET memory_limit = '{WORK_MEMORY_LIMIT}'").fetchall()
+        self.db.execute(f"SET temp_directory = {_lit(self._tmp.name)}").fetchall()
+
+    def close(self) -> None:
+        self.db.close()
+        self._tmp.cleanup()
+
+    def _load(self, name: str, sql: str, types: dict[str, str]) -> None:
+        with self.store.engine.connect() as conn:
+            data = bulk_read(conn, sql)
+        self.db.register("load_in", data)
+        columns = ", ".join(
+            f'CAST("{c}" AS {types[c]}) AS "{c}"' if c in types else f'"{c}"'
+            for c in data.column_names
+        )
+        self.db.execute(
+            f"CREATE OR REPLACE TABLE {name} AS SELECT {columns} FROM load_in"
+        ).fetchall()
+        self.db.unregister("load_in")
+
+    def run(self, run_id: int, layout, ctx: ExtractContext, codes: dict, out_dir: Path):
+        subject_type, subject_key, order_by = POPULATIONS[layout.name](
+            self.db, ctx, CanonicalReader(self._load)
+        )
+        constants = {
+            "$collection_version": _lit(ctx.collection_version),
+            "$school_year": _lit(ctx.school_year),
+            "$district_code": _lit(ctx.district_code),
+        }
+        cycle_code = mosis_layouts.cycle_code(ctx.dates.cycle)
+        selects, checks, traces = [], [], []
+        for f in layout.fields:
+            d = DERIVATIONS.get(f.derivation or "")
+            if d is None:
+                expr, rule, source = "NULL", "no derivation yet: left blank", "-"
+            else:
+                expr, rule, source = d.sql, d.rule, d.source
+                for key, literal in constants.items():
+                    expr = expr.replace(key, literal)
+            column = f"f{f.field_order}"
+            selects.append(f"CAST(({expr}) AS VARCHAR) AS {column}")
+            traces.append((f, d.name if d else None, rule, source))
+            checks.extend(_field_checks(f, column, cycle_code, codes))
+        self.db.execute(
+            f"CREATE TABLE vals AS SELECT row_number() OVER (ORDER BY {order_by}) AS row_no, "
+            f"{subject_key} AS subject_key, {', '.join(selects)} FROM pop"
+        ).fetchall()
+        problem_sql = " UNION ALL ".join(
+            f"SELECT row_no, {f.field_order} AS field_order, {_lit(f.column_name)} AS column_name, "
+            f"{_lit(severity)} AS severity, {_lit(message)} AS message, {column} AS value "
+            f"FROM vals WHERE {condition}"
+            for f, column, condition, severity, message in checks
+        ) or (
+            "SELECT NULL::BIGINT AS row_no, NULL::INT AS field_order, NULL AS column_name, "
+            "NULL AS severity, NULL AS message, NULL AS value WHERE false"
+        )
+        self.db.execute(f"CREATE TABLE problems AS {problem_sql}").fetchall()
+        blocked = {
+            r[0]
+            for r in self.db.execute(
+                "SELECT DISTINCT row_no FROM problems WHERE severity = 'blocking'"
+            ).fetchall()
+        }
+        columns = [f"f{f.field_order}" for f in layout.fields]
+        rows = self.db.execute(
+            f"SELECT row_no, subject_key, {', '.join(columns)} FROM vals ORDER BY row_no"
+        ).fetchall()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=layout.delimiter, lineterminator="\r\n")
+        line = 0
+        if layout.header_row:
+            writer.writerow([f.column_name for f in layout.fields])
+            line = 1
+        lines: dict[int, int] = {}
+        for row in rows:
+            if row[0] in blocked:
+                continue
+            writer.writerow(["" if v is None else v for v in row[2:]])
+            line += 1
+            lines[row[0]] = line
+        name = ctx.collection_version + f"_{ctx.district_code or 'district'}"
+        name += f"_{ctx.school_code}.csv" if ctx.school_code else ".csv"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / name
+        target.write_bytes(buffer.getvalue().encode("utf-8"))
+        artifact = keep(self.store.settings.artifacts_dir, target)
+        problems = self.db.execute(
+            "SELECT p.row_no, v.subject_key, p.column_name, p.severity, p.message, p.value "
+            "FROM problems p JOIN vals v USING (row_no) ORDER BY p.row_no, p.field_order"
+        ).fetchall()
+        problem_dicts = [
+            dict(
+                zip(("row_no", "subject", "column", "severity", "message", "value"), p, strict=True)
+            )
+            for p in problems
+        ]
+        warnings = sum(1 for p in problems if p[3] == "warning")
+        self._store(run_id, rows, lines, problem_dicts, traces, layout, subject_type)
+        with self.store.engine.begin() as conn:
+            conn.execute(
+                mosis_extract_runs.update()
+                .where(
+                    mosis_extract_runs.c.tenant_id == self.tenant_id,
+                    mosis_extract_runs.c.extract_run_id == run_id,
+                )
+                .values(
+                    file_name=name,
+                    artifact_path=str(artifact.path),
+                    sha256=artifact.sha256,
+                    rows=len(lines),
+                    blocking=len(blocked),
+                    warnings=warnings,
+                    status="succeeded",
+                    ended_at=datetime.now(UTC),
+                )
+            )
+        return ExtractResult(
+            extract_run_id=run_id,
+            file=str(target),
+            sha256=artifact.sha256,
+            rows=len(lines),
+            blocking=len(blocked),
+            warnings=warnings,
+            count_date=ctx.dates.count_date,
+            problems=problem_dicts,
+        )
+
+    def _store(self, run_id, rows, lines, problems, traces, layout, subject_type) -> None:
+        by_row: dict[int, list[dict]] = {}
+        for p in problems:
+            by_row.setdefault(p["row_no"], []).append(
+                {k: p[k] for k in ("column", "severity", "message", "value")}
+            )
+        n = len(rows)
+        row_table = pa.table(
+            {
+                "tenant_id": pa.array([self.tenant_id] * n, pa.int64()),
+                "extract_run_id": pa.array([run_id] * n, pa.int64()),
+                "row_no": pa.array([r[0] for r in rows], pa.int32()),
+                "subject_type": pa.array([subject_type] * n, pa.string()),
+                "subject_key": pa.array([r[1] for r in rows], pa.string()),
+                "line": pa.array([lines.get(r[0]) for r in rows], pa.int32()),
+                "status": pa.array(
+                    ["written" if r[0] in lines else "blocked" for r in rows], pa.string()
+                ),
+                "problems": pa.array(
+                    [json.dumps(by_row[r[0]]) if r[0] in by_row else None for r in rows],
+                    pa.string(),
+                ),
+            }
+        )
+        trace_json = [
+            json.dumps({"derivation": d, "rule": rule, "source": source})
+            for _, d, rule, source in traces
+        ]
+        values = {
+            "tenant_id": [],
+            "extract_run_id": [],
+            "row_no": [],
+            "field_order": [],
+            "column_name": [],
+            "value": [],
+            "trace": [],
+        }
+        for r in rows:
+            for i, (f, _, _, _) in enumerate(traces):
+                values["tenant_id"].append(self.tenant_id)
+                values["extract_run_id"].append(run_id)
+                values["row_no"].append(r[0])
+                values["field_order"].append(f.field_order)
+                values["column_name"].append(f.column_name)
+                values["value"].append(r[2 + i])
+                values["trace"].append(trace_json[i])
+        value_table = pa.table(
+            {
+                "tenant_id": pa.array(values["tenant_id"], pa.int64()),
+                "extract_run_id": pa.array(values["extract_run_id"], pa.int64()),
+                "row_no": pa.array(values["row_no"], pa.int32()),
+                "field_order": pa.array(values["field_order"], pa.int32()),
+                "column_name": pa.array(values["column_name"], pa.string()),
+                "value": pa.array(values["value"], pa.string()),
+                "trace": pa.array(values["trace"], pa.string()),
+            }
+        )
+        with self.store.engine.begin() as conn:
+            if n:
+                bulk_load(conn, mosis_extract_rows, row_table)
+                bulk_load(conn, mosis_extract_values, value_table)
+
+
+def _field_checks(f, column: str, cycle_code: str, codes: dict[str, set[str]]) -> list[tuple]:
+    """(field, column, SQL condition of a problem, severity, message) for one layout field."""
+    out = []
+    required = mosis_layouts.requirement_for(f, cycle_code) == "Required"
+    if required:
+        out.append((f, column, f"{column} IS NULL", "blocking", f"{f.column_name} is required"))
+    if f.length:
+        out.append(
+            (
+                f,
+                column,
+                f"length({column}) > {int(f.length)}",
+                "blocking",
+                f"{f.column_name} exceeds its length of {int(f.length)}",
+            )
+        )
+    if (f.data_type or "").lower() in ("integer", "number"):
+        out.append(
+            (
+                f,
+                column,
+                f"{column} IS NOT NULL AND TRY_CAST({column} AS DOUBLE) IS NULL",
+                "blocking",
+                f"{f.column_name} is not a number",
+            )
+        )
+    known = codes.get(f.code_set or "")
+    if known:
+        listed = ", ".join(_lit(c) for c in sorted(known))
+        out.append(
+            (
+                f,
+                column,
+                f"{column} IS NOT NULL AND {column} NOT IN ({listed})",
+                "blocking" if required else "warning",
+                f"{f.column_name} is not in code set {f.code_set}",
+            )
+        )
+    return out
+
+
+def _json(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def list_extract_runs(store: Store, tenant_code: str, limit: int = 100) -> list[dict]:
+    with store.engine.connect() as conn:
+        tenant = find_tenant(conn, tenant_code)
+        if tenant is None:
+            raise ExtractError(f"no tenant {tenant_code!r}")
+        rows = conn.execute(
+            sa.select(mosis_extract_runs)
+            .where(mosis_extract_runs.c.tenant_id == tenant.tenant_id)
+            .order_by(mosis_extract_runs.c.extract_run_id.desc())
+            .limit(limit)
+        ).mappings()
+        return [{k: v for k, v in r.items() if k != "tenant_id"} for r in rows]
+
+
+def show_extract_run(store: Store, tenant_code: str, extract_run_id: int) -> dict:
+    """One run with the rows it left out (and why); reading it is an audited view."""
+    with store.engine.begin() as conn:
+        tenant = find_tenant(conn, tenant_code)
+        if tenant is None:
+            raise ExtractError(f"no tenant {tenant_code!r}")
+        run = (
+            conn.execute(
+                sa.select(mosis_extract_runs).where(
+                    mosis_extract_runs.c.tenant_id == tenant.tenant_id,
+                    mosis_extract_runs.c.extract_run_id == extract_run_id,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if run is None:
+            raise ExtractError(f"no extract run {extract_run_id}")
+        blocked = conn.execute(
+            sa.select(
+                mosis_extract_rows.c.row_no,
+                mosis_extract_rows.c.subject_type,
+                mosis_extract_rows.c.subject_key,
+                mosis_extract_rows.c.problems,
+            )
+            .where(
+                mosis_extract_rows.c.tenant_id == tenant.tenant_id,
+                mosis_extract_rows.c.extract_run_id == extract_run_id,
+                mosis_extract_rows.c.status == "blocked",
+            )
+            .order_by(mosis_extract_rows.c.row_no)
+        ).mappings()
+        left_out = [{**r, "problems": _json(r["problems"]) or []} for r in blocked]
+        audit.record(
+            conn, tenant.tenant_id, current_user(), "view.mosis_extract", {"run": extract_run_id}
+        )
+    return {**{k: v for k, v in run.items() if k != "tenant_id"}, "left_out": left_out}
