@@ -78,5 +78,10 @@ def population(layout: str) -> Callable[[Population], Population]:
 
 
 def load_all() -> None:
-    """Import the modules that register derivations (one per layout)."""
-    from nexus.mosis.derivations import student_core  # noqa: F401
+    """Import every module of this package: each registers one layout's population and
+    derivations when imported."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
