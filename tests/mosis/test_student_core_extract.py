@@ -252,7 +252,7 @@ def test_one_school_only_and_a_layout_without_derivations(store, tenant, distric
     assert none.rows == 0
     assert Path(none.file).name == "2027Oct1.0StuCore_048078_9999.csv"
     with pytest.raises(ExtractError, match="has no population and derivations yet"):
-        run_extract(store, tenant, YEAR, "october", "educator_school", district / "e")
+        run_extract(store, tenant, YEAR, "june", "ctso", district / "e")
 
 
 def test_extract_cli_json_and_runs(nexus, store, tenant, district):

@@ -300,7 +300,7 @@ class _Work:
         writer = csv.writer(buffer, delimiter=layout.delimiter, lineterminator="\r\n")
         line = 0
         if layout.header_row:
-            writer.writerow([f.column_name for f in layout.fields])
+            writer.writerow([f.header for f in layout.fields])
             line = 1
         lines: dict[int, int] = {}
         for row in rows:
@@ -380,39 +380,33 @@ class _Work:
                 ),
             }
         )
-        trace_json = [
-            json.dumps({"derivation": d, "rule": rule, "source": source})
-            for _, d, rule, source in traces
-        ]
-        values = {
-            "tenant_id": [],
-            "extract_run_id": [],
-            "row_no": [],
-            "field_order": [],
-            "column_name": [],
-            "value": [],
-            "trace": [],
-        }
-        for r in rows:
-            for i, (f, _, _, _) in enumerate(traces):
-                values["tenant_id"].append(self.tenant_id)
-                values["extract_run_id"].append(run_id)
-                values["row_no"].append(r[0])
-                values["field_order"].append(f.field_order)
-                values["column_name"].append(f.column_name)
-                values["value"].append(r[2 + i])
-                values["trace"].append(trace_json[i])
-        value_table = pa.table(
+        # Every value with its trace, set-based: one row per (row, field).
+        meta = pa.table(
             {
-                "tenant_id": pa.array(values["tenant_id"], pa.int64()),
-                "extract_run_id": pa.array(values["extract_run_id"], pa.int64()),
-                "row_no": pa.array(values["row_no"], pa.int32()),
-                "field_order": pa.array(values["field_order"], pa.int32()),
-                "column_name": pa.array(values["column_name"], pa.string()),
-                "value": pa.array(values["value"], pa.string()),
-                "trace": pa.array(values["trace"], pa.string()),
+                "field": pa.array([f"f{f.field_order}" for f, _, _, _ in traces], pa.string()),
+                "field_order": pa.array([f.field_order for f, _, _, _ in traces], pa.int32()),
+                "column_name": pa.array([f.column_name for f, _, _, _ in traces], pa.string()),
+                "trace": pa.array(
+                    [
+                        json.dumps({"derivation": d, "rule": rule, "source": source})
+                        for _, d, rule, source in traces
+                    ],
+                    pa.string(),
+                ),
             }
         )
+        self.db.register("field_meta", meta)
+        fields = ", ".join(f"f{f.field_order}" for f, _, _, _ in traces)
+        value_table = self.db.sql(
+            f"SELECT CAST({int(self.tenant_id)} AS BIGINT) AS tenant_id, "
+            f"CAST({int(run_id)} AS BIGINT) AS extract_run_id, "
+            "CAST(u.row_no AS INTEGER) AS row_no, "
+            "m.field_order, m.column_name, u.value, m.trace "
+            f"FROM (SELECT * FROM vals UNPIVOT INCLUDE NULLS (value FOR field IN ({fields}))) u "
+            "JOIN field_meta m USING (field) "
+            "ORDER BY u.row_no, m.field_order"
+        ).to_arrow_table()
+        self.db.unregister("field_meta")
         with self.store.engine.begin() as conn:
             if n:
                 bulk_load(conn, mosis_extract_rows, row_table)
