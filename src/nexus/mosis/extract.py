@@ -277,7 +277,7 @@ class _Work:
             f"{subject_key} AS subject_key, {', '.join(selects)} FROM pop"
         ).fetchall()
         problem_sql = " UNION ALL ".join(
-            f"SELECT row_no, {f.field_order} AS field_order, {_lit(f.column_name)} AS column_name, "
+            f"SELECT row_no, {f.field_order} AS field_order, {_lit(f.header)} AS column_name, "
             f"{_lit(severity)} AS severity, {_lit(message)} AS message, {column} AS value "
             f"FROM vals WHERE {condition}"
             for f, column, condition, severity, message in checks
@@ -385,7 +385,7 @@ class _Work:
             {
                 "field": pa.array([f"f{f.field_order}" for f, _, _, _ in traces], pa.string()),
                 "field_order": pa.array([f.field_order for f, _, _, _ in traces], pa.int32()),
-                "column_name": pa.array([f.column_name for f, _, _, _ in traces], pa.string()),
+                "column_name": pa.array([f.header for f, _, _, _ in traces], pa.string()),
                 "trace": pa.array(
                     [
                         json.dumps({"derivation": d, "rule": rule, "source": source})
@@ -418,7 +418,7 @@ def _field_checks(f, column: str, cycle_code: str, codes: dict[str, set[str]]) -
     out = []
     required = mosis_layouts.requirement_for(f, cycle_code) == "Required"
     if required:
-        out.append((f, column, f"{column} IS NULL", "blocking", f"{f.column_name} is required"))
+        out.append((f, column, f"{column} IS NULL", "blocking", f"{f.header} is required"))
     if f.length:
         out.append(
             (
@@ -426,7 +426,7 @@ def _field_checks(f, column: str, cycle_code: str, codes: dict[str, set[str]]) -
                 column,
                 f"length({column}) > {int(f.length)}",
                 "blocking",
-                f"{f.column_name} exceeds its length of {int(f.length)}",
+                f"{f.header} exceeds its length of {int(f.length)}",
             )
         )
     if (f.data_type or "").lower() in ("integer", "number"):
@@ -436,7 +436,7 @@ def _field_checks(f, column: str, cycle_code: str, codes: dict[str, set[str]]) -
                 column,
                 f"{column} IS NOT NULL AND TRY_CAST({column} AS DOUBLE) IS NULL",
                 "blocking",
-                f"{f.column_name} is not a number",
+                f"{f.header} is not a number",
             )
         )
     known = codes.get(f.code_set or "")
@@ -448,7 +448,7 @@ def _field_checks(f, column: str, cycle_code: str, codes: dict[str, set[str]]) -
                 column,
                 f"{column} IS NOT NULL AND {column} NOT IN ({listed})",
                 "blocking" if required else "warning",
-                f"{f.column_name} is not in code set {f.code_set}",
+                f"{f.header} is not in code set {f.code_set}",
             )
         )
     return out
