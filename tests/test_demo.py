@@ -28,7 +28,12 @@ def test_demo_ingests_every_format_cleanly_and_is_idempotent(nexus, backend):
     assert maps["oneroster"]["identity"]["people_created"] == 0
     assert maps["oneroster"]["match_rates"]["rate"] == 1.0
 
+    mosis = result["mosis"]
+    assert mosis["rows"] > 100 and mosis["file"].endswith(".csv")
+
     again = json.loads(nexus("demo", "--students", "120", "--json").stdout)
+    # Same input, same file.
+    assert again["mosis"]["sha256"] == mosis["sha256"]
     for kind, mapped in again["maps"].items():
         assert mapped["status"] == "succeeded", kind
         changes = sum(

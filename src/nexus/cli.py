@@ -423,6 +423,7 @@ def demo(
                 "out_dir": str(result.out_dir),
                 "runs": {kind: run.as_dict(error_limit=20) for kind, run in result.runs},
                 "maps": {kind: m.as_dict(error_limit=20) for kind, m in result.maps},
+                "mosis": result.extract.as_dict(problem_limit=20) if result.extract else None,
             }
         )
         return
@@ -459,6 +460,12 @@ def demo(
             ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in m.identity.items() if v),
         )
     out.print(table)
+    if result.extract:
+        x = result.extract
+        out.print(
+            f"MOSIS October Student Core: {x.rows:,} rows in {x.file} "
+            f"({x.blocking:,} left out, see `nexus mosis runs show {x.extract_run_id}`)"
+        )
     out.print(
         "next: `nexus runs list`, `nexus runs snapshot RUN students`, `nexus identity report`, "
         "`nexus reconcile --run RUN`"

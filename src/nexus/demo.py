@@ -3,9 +3,10 @@
 The demo is what an operator runs first: it synthesises a district (`nexus.synth`), creates
 its tenant, ingests the district through every connector that reads what synth writes
 (Campus extracts, the Campus-shaped database over direct SQL, the OneRoster bundle), maps each
-run into the canonical model (the OneRoster people link onto the Campus people) and returns
-the runs and maps. Run it twice: the second pass finds every record and canonical row
-unchanged. Later layers add their steps here as they land.
+run into the canonical model (the OneRoster people link onto the Campus people), generates the
+October Student Core MOSIS file, and returns what each step did. Run it twice: the second pass
+finds every record and canonical row unchanged, and makes the same file. Later layers add
+their steps here as they land.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from nexus.canonical import MapResult, map_run
 from nexus.identity import district_gate, register_district
 from nexus.integration import RunResult, ingest
+from nexus.mosis.extract import ExtractResult, run_extract
 from nexus.store import Store
 from nexus.store.migrate import upgrade
 from nexus.store.tenants import add_tenant, find_tenant
@@ -32,6 +34,7 @@ class DemoResult:
     out_dir: Path
     runs: list[tuple[str, RunResult]]
     maps: list[tuple[str, MapResult]]
+    extract: ExtractResult | None = None
 
 
 def run_demo(
@@ -74,4 +77,14 @@ def run_demo(
         if run.status in ("succeeded", "partial"):
             say(f"mapping {kind} into the canonical model")
             maps.append((kind, map_run(store, DEMO_TENANT, run.run_id, user="demo")))
-    return DemoResult(district=district, out_dir=out_dir, runs=runs, maps=maps)
+    say("generating the October Student Core MOSIS file")
+    extract = run_extract(
+        store,
+        DEMO_TENANT,
+        int(district["end_year"]),
+        "october",
+        "student_core",
+        out_dir / "mosis",
+        user="demo",
+    )
+    return DemoResult(district=district, out_dir=out_dir, runs=runs, maps=maps, extract=extract)
