@@ -397,20 +397,22 @@ class _Work:
         )
         self.db.register("field_meta", meta)
         fields = ", ".join(f"f{f.field_order}" for f, _, _, _ in traces)
-        value_table = self.db.sql(
+        if not n:
+            self.db.unregister("field_meta")
+            return
+        # Streamed in batches: at statewide scale the values do not fit in memory at once.
+        values = self.db.sql(
             f"SELECT CAST({int(self.tenant_id)} AS BIGINT) AS tenant_id, "
             f"CAST({int(run_id)} AS BIGINT) AS extract_run_id, "
             "CAST(u.row_no AS INTEGER) AS row_no, "
             "m.field_order, m.column_name, u.value, m.trace "
             f"FROM (SELECT * FROM vals UNPIVOT INCLUDE NULLS (value FOR field IN ({fields}))) u "
-            "JOIN field_meta m USING (field) "
-            "ORDER BY u.row_no, m.field_order"
-        ).to_arrow_table()
-        self.db.unregister("field_meta")
+            "JOIN field_meta m USING (field)"
+        ).to_arrow_reader(200_000)
         with self.store.engine.begin() as conn:
-            if n:
-                bulk_load(conn, mosis_extract_rows, row_table)
-                bulk_load(conn, mosis_extract_values, value_table)
+            bulk_load(conn, mosis_extract_rows, row_table)
+            bulk_load(conn, mosis_extract_values, values)
+        self.db.unregister("field_meta")
 
 
 def _field_checks(f, column: str, cycle_code: str, codes: dict[str, set[str]]) -> list[tuple]:

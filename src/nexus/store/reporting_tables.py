@@ -171,6 +171,7 @@ mosis_extract_values = sa.Table(
     sa.Column("value", sa.Text),
     # The derivation and the canonical rows that gave the value.
     sa.Column("trace", sa.JSON),
+    # A primary key on PostgreSQL only (migration 0006).
     sa.PrimaryKeyConstraint("tenant_id", "extract_run_id", "row_no", "field_order"),
     schema="reporting",
 )
