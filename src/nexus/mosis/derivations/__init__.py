@@ -69,6 +69,19 @@ def derivation(name: str, sql: str, rule: str, source: str) -> Derivation:
     return DERIVATIONS[name]
 
 
+def register_file_fields(
+    prefix: str, version_rule: str = "the cycle's CollectionVersion string"
+) -> None:
+    """CollectionVersion and CurrentSchoolYear, which every MOSIS file carries.
+
+    `prefix` is the layout's derivation prefix, e.g. "student_core.".
+    """
+    derivation(prefix + "collection_version", "$collection_version", version_rule, "layout")
+    derivation(
+        prefix + "current_school_year", "$school_year", "ending year of the school year", "-"
+    )
+
+
 def population(layout: str) -> Callable[[Population], Population]:
     def register(func: Population) -> Population:
         POPULATIONS[layout] = func

@@ -27,6 +27,7 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_file_fields,
 )
 
 
@@ -155,13 +156,7 @@ def course_assignment_population(
 
 def _register() -> None:
     d = "course_assignment."
-    derivation(
-        d + "collection_version",
-        "$collection_version",
-        "the cycle's CollectionVersion string",
-        "layout",
-    )
-    derivation(d + "current_school_year", "$school_year", "ending year of the school year", "-")
+    register_file_fields(d)
     derivation(
         d + "reporting_district_code",
         "$district_code",

@@ -31,6 +31,7 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_file_fields,
 )
 
 # Hispanic/Latino first (H, an unverified letter), then more than one race (M), else the race:
@@ -171,13 +172,7 @@ def educator_core_population(
 
 def register_district(layout: str) -> None:
     d = layout + "."
-    derivation(
-        d + "collection_version",
-        "$collection_version",
-        "the cycle's CollectionVersion string",
-        "layout",
-    )
-    derivation(d + "current_school_year", "$school_year", "ending year of the school year", "-")
+    register_file_fields(d)
 
 
 def register_person(layout: str, names: tuple[str, ...]) -> None:

@@ -25,6 +25,7 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_file_fields,
 )
 
 # DESE's grade order (code set Student_Grade_Level_Codes): PK, KA, KP, K, 01 … 12.
@@ -133,13 +134,7 @@ def school_calendar_header_population(
 def register_common(layout: str) -> None:
     """The fields the header and the days files share, for `layout`."""
     d = layout + "."
-    derivation(
-        d + "collection_version",
-        "$collection_version",
-        "the cycle's CollectionVersion string (calendar files carry no '1.0')",
-        "layout",
-    )
-    derivation(d + "current_school_year", "$school_year", "ending year of the school year", "-")
+    register_file_fields(d, "the cycle's CollectionVersion string (calendar files carry no '1.0')")
     derivation(
         d + "reporting_district_code",
         "coalesce(county_district_code, $district_code)",

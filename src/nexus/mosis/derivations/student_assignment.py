@@ -26,6 +26,7 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_file_fields,
 )
 from nexus.mosis.derivations import student_core as _student_core  # noqa: F401 (registers)
 from nexus.mosis.derivations.course_assignment import build_assignments
@@ -234,13 +235,7 @@ def student_assignment_population(
 
 def _register() -> None:
     d = "student_assignment."
-    derivation(
-        d + "collection_version",
-        "$collection_version",
-        "the cycle's CollectionVersion string",
-        "layout",
-    )
-    derivation(d + "current_school_year", "$school_year", "ending year of the school year", "-")
+    register_file_fields(d)
     derivation(
         d + "reporting_district_code",
         "$district_code",

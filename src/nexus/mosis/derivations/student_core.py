@@ -19,6 +19,7 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_file_fields,
 )
 
 
@@ -173,13 +174,7 @@ def _yn(expr: str) -> str:
 
 def _register() -> None:
     d = "student_core."
-    derivation(
-        d + "collection_version",
-        "$collection_version",
-        "the cycle's CollectionVersion string",
-        "layout",
-    )
-    derivation(d + "current_school_year", "$school_year", "ending year of the school year", "-")
+    register_file_fields(d)
     for name in ("attending_district_code", "reporting_district_code"):
         derivation(
             d + name,

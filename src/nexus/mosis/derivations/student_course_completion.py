@@ -21,6 +21,7 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_file_fields,
 )
 from nexus.mosis.derivations.course_assignment import lit
 from nexus.mosis.derivations.student_assignment import (
@@ -86,13 +87,7 @@ def student_course_completion_population(
 
 def _register() -> None:
     d = "student_course_completion."
-    derivation(
-        d + "collection_version",
-        "$collection_version",
-        "the cycle's CollectionVersion string",
-        "layout",
-    )
-    derivation(d + "current_school_year", "$school_year", "ending year of the school year", "-")
+    register_file_fields(d)
     derivation(
         d + "reporting_district_code",
         "$district_code",

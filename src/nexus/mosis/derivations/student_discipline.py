@@ -30,6 +30,7 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_file_fields,
 )
 from nexus.mosis.derivations.course_assignment import lit
 from nexus.mosis.derivations.student_assignment import (
@@ -146,13 +147,7 @@ def student_discipline_population(
 
 def _register() -> None:
     d = "student_discipline."
-    derivation(
-        d + "collection_version",
-        "$collection_version",
-        "the cycle's CollectionVersion string",
-        "layout",
-    )
-    derivation(d + "current_school_year", "$school_year", "ending year of the school year", "-")
+    register_file_fields(d)
     for name in ("attending_district_code", "reporting_district_code"):
         derivation(
             d + name,
