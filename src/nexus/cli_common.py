@@ -14,12 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from nexus.canonical import MappingError
-from nexus.identity.people import IdentityError
-from nexus.integration import IngestionError
-from nexus.mosis.cycles import CycleError
-from nexus.mosis.extract import ExtractError
-from nexus.mosis.layouts import LayoutError
+from nexus.errors import NexusError
 from nexus.store import Store, StoreError, open_store
 from nexus.store.migrate import current_revision, head_revision
 
@@ -36,21 +31,13 @@ def emit_json(payload: Any) -> None:
 
 
 def handles_errors(func: Callable) -> Callable:
-    """Turn a layer's error into one line on stderr and exit status 1."""
+    """Turn any layer's error (a `NexusError`) into one line on stderr and exit status 1."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (
-            IngestionError,
-            StoreError,
-            MappingError,
-            IdentityError,
-            LayoutError,
-            ExtractError,
-            CycleError,
-        ) as exc:
+        except NexusError as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(1) from None
 

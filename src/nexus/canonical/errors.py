@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nexus.errors import NexusError
 
-class MappingError(Exception):
+
+class MappingError(NexusError):
     """A mapping file, run or request that cannot be carried out (the message says why)."""

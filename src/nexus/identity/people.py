@@ -24,12 +24,13 @@ import pyarrow as pa
 import sqlalchemy as sa
 import yaml
 
+from nexus.errors import NexusError
 from nexus.identity.probabilistic import MatchThresholds, match_people
 from nexus.store.bulk import bulk_load, bulk_read
 from nexus.store.canonical_tables import identities, match_reviews, match_settings, people
 
 
-class IdentityError(Exception):
+class IdentityError(NexusError):
     """An identity request that cannot be carried out (the message says why)."""
 
 

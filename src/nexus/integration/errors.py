@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nexus.errors import NexusError
 
-class IngestionError(Exception):
+
+class IngestionError(NexusError):
     """A source, file or run that cannot proceed; the message is shown to the operator as is."""

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from nexus.errors import NexusError
+
 CYCLES = ("august", "october", "december", "february", "april", "june")
 # The month abbreviation DESE writes in CollectionVersion (2027Oct1.0StuCore).
 CYCLE_CODES = {
@@ -36,7 +38,7 @@ WEDNESDAY = 2
 MONDAY = 0
 
 
-class CycleError(ValueError):
+class CycleError(NexusError, ValueError):
     """An unknown cycle or school year."""
 
 

@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
+from nexus.errors import NexusError
 from nexus.integration.artifacts import keep
 from nexus.mosis import layouts as mosis_layouts
 from nexus.mosis.cycles import cycle_dates
@@ -55,7 +56,7 @@ from nexus.store.tenants import find_tenant
 WORK_MEMORY_LIMIT = os.environ.get("NEXUS_WORK_MEMORY", "1GB")
 
 
-class ExtractError(Exception):
+class ExtractError(NexusError):
     """An extract that cannot be made (the message says why)."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nexus.errors import NexusError
 
-class StoreError(Exception):
+
+class StoreError(NexusError):
     """A store problem described in one clear line (no traceback reaches the user)."""

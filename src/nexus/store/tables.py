@@ -20,7 +20,7 @@ NAMING = {
 
 metadata = sa.MetaData(naming_convention=NAMING)
 
-SCHEMAS = ("platform", "integration", "census", "education", "reporting")
+SCHEMAS = ("platform", "integration", "census", "education", "reporting", "edfi", "mart")
 
 
 def _seq(name: str, schema: str) -> sa.Sequence:

@@ -31,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
+from nexus.errors import NexusError
 from nexus.mosis.cycles import CYCLE_CODES
 from nexus.store.reporting_tables import (
     PLATFORM_TENANT,
@@ -49,7 +50,7 @@ MONTH_CODES = tuple(CYCLE_CODES.values())
 _ALIASES = {"annual": "ALL", "any": "ALL", "any time": "ALL", "all": "ALL"}
 
 
-class LayoutError(Exception):
+class LayoutError(NexusError):
     """A layout problem described in one clear line (unknown layout, year, cycle, bad page)."""
 
 

@@ -7,7 +7,10 @@ from alembic import context
 import nexus.store.migrate  # noqa: F401  (registers Alembic's DuckDB implementation)
 from nexus.store import (
     canonical_tables,  # noqa: F401  (registers census/education)
+    edfi_tables,  # noqa: F401  (registers edfi)
+    mart_tables,  # noqa: F401  (registers mart)
     reporting_tables,  # noqa: F401  (registers reporting)
+    validation_tables,  # noqa: F401  (registers reporting's validation tables)
 )
 from nexus.store.tables import metadata
 

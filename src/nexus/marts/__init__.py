@@ -1,0 +1,1 @@
+"""The marts layer: grade-card indicators as versioned definitions, facts and aggregates."""

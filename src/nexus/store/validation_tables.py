@@ -1,0 +1,11 @@
+"""SQLAlchemy Core tables of the validation layer (`reporting`): results and exceptions.
+
+Every table carries `tenant_id`, leading its primary and unique keys; surrogate keys come
+from sequences. The migration that creates them is `migrations/versions/0007_validation.py`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+
+from nexus.store.tables import metadata  # noqa: F401

@@ -1,0 +1,1 @@
+"""The validation layer: rules as metadata, exceptions with owners and status, readiness."""
