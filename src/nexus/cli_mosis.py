@@ -1,5 +1,6 @@
 """`nexus mosis …`: MOSIS layouts as data (`layouts`, `layout`), `spec import` of DESE's
-FileSpec pages, and extracts (`extract`, `runs list|show`); thin shells over `nexus.mosis`.
+FileSpec pages, extracts (`extract`, `runs list|show`) and MOSIS ID assignment (`ids request`,
+`ids import`, `ids imports`); thin shells over `nexus.mosis`.
 Each command loads the layouts Nexus ships for the year on first use (idempotent; a layout
 imported from DESE's pages is kept)."""
 
@@ -17,6 +18,7 @@ from nexus.cli_canonical import tenant_code
 from nexus.cli_common import JsonFlag, checked_store, emit_json, handles_errors, out
 from nexus.mosis import layouts as mosis_layouts
 from nexus.mosis.extract import ExtractError, list_extract_runs, run_extract, show_extract_run
+from nexus.mosis.ids import import_ids, list_id_imports, request_ids
 from nexus.mosis.layouts import spec_import
 
 mosis_app = typer.Typer(
@@ -346,3 +348,106 @@ def runs_show_command(
         emit_json(shown)
         return
     out.print(json.dumps(shown, indent=2, default=str), highlight=False)
+
+
+ids_app = typer.Typer(
+    help="MOSIS ID assignment: the batch request for students without a MOSIS ID, and DESE's "
+    "response.",
+    no_args_is_help=True,
+)
+mosis_app.add_typer(ids_app, name="ids")
+
+
+@ids_app.command("request")
+@handles_errors
+def ids_request_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the file into.")],
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
+    school: Annotated[str | None, typer.Option("--school", help="One school's DESE code.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write the MOSIS ID batch request: the year's enrolled students without a MOSIS ID."""
+    store = checked_store()
+    result = request_ids(
+        store,
+        tenant_code(store, tenant),
+        mosis_layouts.parse_school_year(year),
+        out_dir,
+        school_code=school,
+    )
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    out.print(
+        f"extract run {result.extract_run_id}: {result.rows:,} students without a MOSIS ID "
+        f"to {result.file}; {result.blocking:,} left out (blocking)",
+        highlight=False,
+    )
+    if result.problems:
+        table = Table("row", "subject", "column", "severity", "message")
+        for p in result.problems[:200]:
+            table.add_row(
+                str(p["row_no"]), str(p["subject"]), p["column"], p["severity"], p["message"]
+            )
+        out.print(table)
+
+
+@ids_app.command("import")
+@handles_errors
+def ids_import_command(
+    file: Annotated[Path, typer.Argument(help="DESE's MOSIS ID response file.")],
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Store the MOSIS IDs of DESE's response as the students' MOSIS identifiers.
+
+    Exit 0 when every record was assigned (or already held), 3 when some were rejected (the
+    rest are kept), 1 when the file was refused whole."""
+    store = checked_store()
+    result = import_ids(store, tenant_code(store, tenant), file)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        out.print(
+            f"import {result.import_id} of {result.file}: {result.records:,} records, "
+            f"{result.assigned:,} assigned, {result.already_held:,} already held, "
+            f"{result.rejected:,} rejected, {result.warnings:,} warnings",
+            highlight=False,
+        )
+        shown = [o for o in result.outcomes if o["outcome"] == "rejected" or o.get("warnings")]
+        if shown:
+            table = Table("line", "local id", "MOSIS ID", "outcome", "message")
+            for o in shown[:500]:
+                message = "; ".join([o["message"], *o.get("warnings", [])])
+                table.add_row(str(o["line"]), o["local_id"], o["state_id"], o["outcome"], message)
+            out.print(table)
+    if result.rejected:
+        raise typer.Exit(3)
+
+
+@ids_app.command("imports")
+@handles_errors
+def ids_imports_command(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The tenant's MOSIS ID response imports, newest first."""
+    store = checked_store()
+    found = list_id_imports(store, tenant_code(store, tenant))
+    if as_json:
+        emit_json({"imports": found})
+        return
+    table = Table("import", "file", "status", "records", "assigned", "held", "rejected", "when")
+    for r in found:
+        table.add_row(
+            str(r["import_id"]),
+            r["file_name"],
+            r["status"],
+            str(r["records"]),
+            str(r["assigned"]),
+            str(r["already_held"]),
+            str(r["rejected"]),
+            str(r["started_at"])[:19],
+        )
+    out.print(table)

@@ -13,6 +13,13 @@ windows"):
   school year, June 30);
 - August: summer school (SEA, calendars); the count date is August 15, the due date.
 The window of a cycle runs from July 1 of the school year to its count date.
+
+Files collected outside the six cycles (`COLLECTIONS`):
+- `annual` (DESE's `ALL`: the MOSIS ID batch, Post-secondary/Adult Course Assignment, the
+  Direct Certification lookup): the whole school year, July 1 to June 30;
+- the assessment precode windows (EOCFAL, LEPELL, EOCSPR, MAPSPR, EOCEXP, ACT): students
+  enrolled on the window's date. No source gives DESE's own dates: the defaults are Infinite
+  Campus's due dates (year not stated) and ACT's is a guess; all are settings (`--count-date`).
 """
 
 from __future__ import annotations
@@ -34,6 +41,18 @@ CYCLE_CODES = {
     "april": "Apr",
     "june": "Jun",
 }
+# Collections outside the six cycles: (month, day) of the default count date (July-December:
+# the school year's first calendar year), and the rule in words. None: the whole year (annual).
+COLLECTIONS: dict[str, tuple[tuple[int, int] | None, str]] = {
+    "annual": (None, "annual: everyone enrolled at any time in the year (to June 30)"),
+    "eocfal": ((10, 8), "EOC Fall precode: enrolled on Oct 8 (Infinite Campus due date)"),
+    "lepell": ((11, 12), "WIDA (LEP/ELL) precode: enrolled on Nov 12 (Infinite Campus due date)"),
+    "eocspr": ((1, 21), "EOC Spring precode: enrolled on Jan 21 (Infinite Campus due date)"),
+    "mapspr": ((1, 21), "MAP Spring precode: enrolled on Jan 21 (Infinite Campus due date)"),
+    "eocexp": ((3, 3), "EOC Exception precode: enrolled on Mar 3 (Infinite Campus due date)"),
+    "act": ((3, 3), "ACT precode: enrolled on Mar 3 (no source gives a date: a guess)"),
+}
+_COLLECTION_ALIASES = {"all": "annual", "any": "annual", "any time": "annual"}
 WEDNESDAY = 2
 MONDAY = 0
 
@@ -62,6 +81,18 @@ def parse_cycle(text: str) -> str:
     raise CycleError(f"unknown cycle {text!r}: one of {', '.join(CYCLES)}")
 
 
+def parse_collection(text: str) -> str:
+    """A cycle (`october`) or a collection outside the cycles (`annual`, `eocexp`)."""
+    lowered = _COLLECTION_ALIASES.get(text.strip().lower(), text.strip().lower())
+    if lowered in COLLECTIONS:
+        return lowered
+    try:
+        return parse_cycle(text)
+    except CycleError:
+        known = ", ".join((*CYCLES, *COLLECTIONS))
+        raise CycleError(f"unknown cycle {text!r}: one of {known}") from None
+
+
 def _last_weekday(year: int, month: int, weekday: int) -> date:
     last = date(year, month, calendar.monthrange(year, month)[1])
     return last - timedelta(days=(last.weekday() - weekday) % 7)
@@ -83,8 +114,10 @@ def cycle_dates(
     `in_session` tells whether a date is a school day (December's rule steps back over days
     that are not); `count_date` overrides the rule (April's testing date, a district's choice).
     """
-    cycle = parse_cycle(cycle)
+    cycle = parse_collection(cycle)
     start_year = school_year - 1
+    if cycle in COLLECTIONS:
+        return _collection_dates(cycle, school_year, count_date)
     if cycle == "october":
         rule, found = "last Wednesday in September", _last_weekday(start_year, 9, WEDNESDAY)
     elif cycle == "december":
@@ -114,5 +147,26 @@ def cycle_dates(
         window_start=window_start,
         window_end=found,
         whole_year=cycle == "june",
+        rule=rule,
+    )
+
+
+def _collection_dates(name: str, school_year: int, count_date: date | None) -> CycleDates:
+    when, rule = COLLECTIONS[name]
+    start_year = school_year - 1
+    if when is None:
+        found = date(school_year, 6, 30)
+    else:
+        month, day = when
+        found = date(start_year if month >= 7 else school_year, month, day)
+    if count_date is not None:
+        rule, found = "given for this extract", count_date
+    return CycleDates(
+        cycle=name,
+        school_year=school_year,
+        count_date=found,
+        window_start=date(start_year, 7, 1),
+        window_end=found,
+        whole_year=when is None,
         rule=rule,
     )

@@ -18,6 +18,7 @@ Nothing in the file depends on the time it was made: the same input gives the sa
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -100,9 +101,18 @@ def input_snapshot(conn: sa.Connection, tenant_id: int) -> dict:
         ),
         {"t": tenant_id},
     ).all()
+    # MOSIS IDs imported from DESE's responses change who is reported, like a map does.
+    id_import = conn.execute(
+        sa.text(
+            "SELECT max(import_id) FROM reporting.mosis_id_imports WHERE tenant_id = :t "
+            "AND status IN ('succeeded', 'partial')"
+        ),
+        {"t": tenant_id},
+    ).scalar()
     return {
         "mapped_runs": {kind: int(run) for kind, run, _ in rows},
         "canonical_watermark": max((int(m) for _, _, m in rows), default=0),
+        "mosis_id_import": int(id_import) if id_import is not None else None,
     }
 
 
@@ -147,11 +157,15 @@ def run_extract(
         raise ExtractError(
             f"{layout_name} is not collected in {dates.cycle} (cycles: {', '.join(layout.cycles)})"
         )
+    try:
+        version_string = mosis_layouts.collection_version(layout, school_year, dates.cycle)
+    except mosis_layouts.LayoutError:
+        version_string = None  # the MOSIS ID batch carries none
     ctx = ExtractContext(
         tenant_id=tenant.tenant_id,
         school_year=school_year,
         dates=dates,
-        collection_version=mosis_layouts.collection_version(layout, school_year, dates.cycle),
+        collection_version=version_string,
         district_code=district,
         school_code=school_code,
     )
@@ -254,16 +268,23 @@ class _Work:
         subject_type, subject_key, order_by = POPULATIONS[layout.name](
             self.db, ctx, CanonicalReader(self._load)
         )
+        cycle_code = mosis_layouts.cycle_code(ctx.dates.cycle)
         constants = {
             "$collection_version": _lit(ctx.collection_version),
             "$school_year": _lit(ctx.school_year),
             "$district_code": _lit(ctx.district_code),
+            "$count_date": f"DATE '{ctx.dates.count_date}'",
+            "$window_start": f"DATE '{ctx.dates.window_start}'",
+            "$cycle_code": _lit(cycle_code),
         }
-        cycle_code = mosis_layouts.cycle_code(ctx.dates.cycle)
         selects, checks, traces = [], [], []
+        seen = seen_cycles(layout)
         for f in layout.fields:
             d = DERIVATIONS.get(f.derivation or "")
-            if d is None:
+            if not collected_in(f, cycle_code, seen):
+                d, expr = None, "NULL"
+                rule, source = f"not collected in {cycle_code} (the field's cycles)", "layout"
+            elif d is None:
                 expr, rule, source = "NULL", "no derivation yet: left blank", "-"
             else:
                 expr, rule, source = d.sql, d.rule, d.source
@@ -272,7 +293,8 @@ class _Work:
             column = f"f{f.field_order}"
             selects.append(f"CAST(({expr}) AS VARCHAR) AS {column}")
             traces.append((f, d.name if d else None, rule, source))
-            checks.extend(_field_checks(f, column, cycle_code, codes))
+            if collected_in(f, cycle_code, seen):
+                checks.extend(_field_checks(f, column, cycle_code, codes))
         self.db.execute(
             f"CREATE TABLE vals AS SELECT row_number() OVER (ORDER BY {order_by}) AS row_no, "
             f"{subject_key} AS subject_key, {', '.join(selects)} FROM pop"
@@ -310,11 +332,11 @@ class _Work:
             writer.writerow(["" if v is None else v for v in row[2:]])
             line += 1
             lines[row[0]] = line
-        name = ctx.collection_version + f"_{ctx.district_code or 'district'}"
-        name += f"_{ctx.school_code}.csv" if ctx.school_code else ".csv"
+        content = buffer.getvalue().encode("utf-8")
+        name = file_name(layout, ctx, content)
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / name
-        target.write_bytes(buffer.getvalue().encode("utf-8"))
+        target.write_bytes(content)
         artifact = keep(self.store.settings.artifacts_dir, target)
         problems = self.db.execute(
             "SELECT p.row_no, v.subject_key, p.column_name, p.severity, p.message, p.value "
@@ -414,6 +436,43 @@ class _Work:
             bulk_load(conn, mosis_extract_rows, row_table)
             bulk_load(conn, mosis_extract_values, values)
         self.db.unregister("field_meta")
+
+
+def seen_cycles(layout) -> frozenset[str]:
+    """The cycles DESE's pages were read for: those most of the layout's verified and inferred
+    fields were seen in (one field's note of a cycle is not a page of that cycle)."""
+    known = [f.cycles for f in layout.fields if f.provenance != "unverified" and f.cycles]
+    counts: dict[str, int] = {}
+    for cycles in known:
+        for c in cycles:
+            counts[c] = counts.get(c, 0) + 1
+    return frozenset(c for c, n in counts.items() if 2 * n > len(known))
+
+
+def collected_in(f, cycle_code: str, seen: frozenset[str]) -> bool:
+    """Whether a field is collected in a cycle, by its `cycles` column.
+
+    Only DESE's own pages restrict a field: a verified or inferred field is left blank (and not
+    checked) in a cycle its layout's pages were read for (`seen_cycles`) but it was not seen
+    in, e.g. SEA's summer hours in June. A cycle no page covered (Student Discipline in
+    December, new in 2026-27) restricts nothing, and an unverified field's cycles are a
+    third-party summary's "likely" use: both are written in every cycle of the layout."""
+    if not f.cycles or f.provenance == "unverified" or cycle_code not in seen:
+        return True
+    return cycle_code in f.cycles
+
+
+def file_name(layout, ctx: ExtractContext, content: bytes) -> str:
+    """`<CollectionVersion>_<district>[_<school>].csv`; a file without a CollectionVersion
+    (the MOSIS ID batch) is `<layout>_<year>_<district>[_<school>]_<sha256 8>.txt`: DESE
+    refuses a batch whose file name repeats an earlier one, so the name follows the content."""
+    district = ctx.district_code or "district"
+    school = f"_{ctx.school_code}" if ctx.school_code else ""
+    extension = ".txt" if layout.delimiter == "\t" else ".csv"
+    if ctx.collection_version is None:
+        digest = hashlib.sha256(content).hexdigest()[:8]
+        return f"{layout.name}_{ctx.school_year}_{district}{school}_{digest}{extension}"
+    return f"{ctx.collection_version}_{district}{school}{extension}"
 
 
 def _field_checks(f, column: str, cycle_code: str, codes: dict[str, set[str]]) -> list[tuple]:

@@ -175,3 +175,37 @@ mosis_extract_values = sa.Table(
     sa.PrimaryKeyConstraint("tenant_id", "extract_run_id", "row_no", "field_order"),
     schema="reporting",
 )
+
+# One row per DESE MOSIS ID response file imported (`nexus mosis ids import`): the file (kept
+# content-addressed), what became of each of its records (`outcomes`: line, local id, MOSIS ID,
+# person, outcome assigned | already_held | rejected, message, warnings) and the counts. The
+# assigned ids themselves are census.person_identifiers rows whose valid_from_run is this
+# import_id (their source system is the tenant's `mosis-id` one).
+mosis_id_imports = sa.Table(
+    "mosis_id_imports",
+    metadata,
+    _tenant(),
+    sa.Column(
+        "import_id",
+        sa.BigInteger,
+        sa.Sequence("mosis_id_import_seq", schema="reporting", metadata=metadata),
+        nullable=False,
+    ),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("artifact_path", sa.Text),
+    sa.Column("records", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("assigned", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("already_held", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rejected", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("warnings", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("outcomes", sa.JSON),
+    # succeeded | partial (some records rejected) | refused (the file itself; nothing written)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("started_by", sa.String(200), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.PrimaryKeyConstraint("tenant_id", "import_id"),
+    schema="reporting",
+)

@@ -26,7 +26,7 @@ class ExtractContext:
     tenant_id: int
     school_year: int
     dates: CycleDates
-    collection_version: str
+    collection_version: str | None  # None: a file without one (the MOSIS ID batch)
     district_code: str | None
     school_code: str | None  # --school: one building only
 

@@ -551,10 +551,12 @@ def load_package(conn: sa.Connection, school_year: int = DEFAULT_SCHOOL_YEAR) ->
     imported: set[str] = set()
     for name, m in meta["layouts"].items():
         rules_path = base / "rules" / f"{name}.csv"
+        # A layout may state its own format (the MOSIS ID batch is tab-delimited).
+        m = {k: v for k, v in m.items() if k != "format"} | {**fmt, **(m.get("format") or {})}
         sha = _sha256(
             (base / f"{name}.csv").read_bytes(),
             rules_path.read_bytes() if rules_path.exists() else b"",
-            json.dumps({**m, **fmt}, sort_keys=True).encode(),
+            json.dumps(m, sort_keys=True).encode(),
         )
         cur = current.get(name)
         if cur is not None and cur["origin"] != "package":
@@ -570,7 +572,7 @@ def load_package(conn: sa.Connection, school_year: int = DEFAULT_SCHOOL_YEAR) ->
             school_year,
             name,
             version,
-            {**m, **fmt, "origin": "package", "sha256": sha},
+            {**m, "origin": "package", "sha256": sha},
             _package_fields(school_year, name),
         )
         result.layouts[name] = f"loaded version {version}"

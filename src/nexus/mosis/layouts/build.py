@@ -102,6 +102,21 @@ NULL_HANDLING = {
 _DOUBTFUL = re.compile(r"unverified|\(verify\)|guess|not found in sources", re.IGNORECASE)
 
 
+# Vendor rows that name several items at once (MOSIS ID batch): one field per item, each
+# unverified, its note saying the items were named together and their positions not captured.
+SPLIT_ITEMS = {
+    "Birth date, gender, SSN, local student number": (
+        "Birth Date",
+        "Gender",
+        "SSN",
+        "Local Student Number",
+    ),
+}
+# Vendor rows that describe a record of the file, not a field of its records (the batch's
+# Header record): no field is made; the layout's notes in layouts.yaml say so.
+NOT_FIELDS = {"Header record (extract date, extract time)"}
+
+
 class BuildError(Exception):
     """The reference cannot be turned into packaged layouts (the message says why)."""
 
@@ -204,7 +219,23 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
 def build_fields(layout: str, rows: list[dict[str, str]], layout_cycles: list[str]) -> list[dict]:
     fields: list[dict] = []
     derivations: set[str] = set()
+    expanded: list[dict[str, str]] = []
     for row in rows:
+        name = row["item_name"].strip()
+        if name in NOT_FIELDS:
+            continue
+        for part in SPLIT_ITEMS.get(name, ()):
+            expanded.append(
+                row
+                | {
+                    "item_name": part,
+                    "summary": f"{row['summary'].strip()} One of the items a vendor names "
+                    f"together as {name!r}: position, width and format not captured.",
+                }
+            )
+        if name not in SPLIT_ITEMS:
+            expanded.append(row)
+    for row in expanded:
         item_name = row["item_name"].strip()
         column = row["column_name"].strip()
         if not column and item_name in ("", "(truncated)"):

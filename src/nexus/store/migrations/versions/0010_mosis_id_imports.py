@@ -1,0 +1,45 @@
+"""reporting: MOSIS ID response imports (issue 5, item 4)
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(sa.schema.CreateSequence(sa.Sequence("mosis_id_import_seq", schema="reporting")))
+    op.create_table(
+        "mosis_id_imports",
+        sa.Column("tenant_id", sa.BigInteger(), nullable=False),
+        sa.Column("import_id", sa.BigInteger(), nullable=False),
+        sa.Column("file_name", sa.Text(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=True),
+        sa.Column("artifact_path", sa.Text(), nullable=True),
+        sa.Column("records", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("assigned", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("already_held", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("rejected", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("warnings", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("outcomes", sa.JSON(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("started_by", sa.String(length=200), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("tenant_id", "import_id", name=op.f("pk_mosis_id_imports")),
+        schema="reporting",
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("mosis_id_imports", schema="reporting")
+    op.execute(sa.schema.DropSequence(sa.Sequence("mosis_id_import_seq", schema="reporting")))
