@@ -175,9 +175,7 @@ def _expand(family: str, doc: dict, version: dict, year: int) -> list[Indicator]
         groups = standard_groups(year) if groups_spec == "standard" else tuple(groups_spec)
         rounding = variant.get("rounding", version.get("rounding", {}))
         identity = {"family": family, "version": version, "variant": variant}
-        sha = hashlib.sha256(
-            json.dumps(identity, sort_keys=True, default=str).encode()
-        ).hexdigest()
+        sha = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
         words = {k: str(version.get(k, "")).strip() for k in WORD_FIELDS if version.get(k)}
         found.append(
             Indicator(

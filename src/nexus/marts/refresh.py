@@ -229,8 +229,7 @@ def _table_fingerprints(conn: sa.Connection, tenant_id: int, names: set[str]) ->
             continue
         count, newest = conn.execute(
             sa.text(
-                f"SELECT count(*), max(ingestion_run_id) FROM {schema}.{name} "
-                "WHERE tenant_id = :t"
+                f"SELECT count(*), max(ingestion_run_id) FROM {schema}.{name} WHERE tenant_id = :t"
             ),
             {"t": tenant_id},
         ).one()
@@ -331,8 +330,9 @@ def refresh(
         groups_print = _digest([prints[n] for n in GROUP_INPUTS], _groups_sha())
         if force or state.get(GROUPS_STATE, ("", ""))[1] != groups_print:
             build_groups(conn, tenant_id, school_year)
-            _save_state(conn, tenant_id, school_year, GROUPS_STATE, _groups_sha(),
-                        groups_print, 0, 0, 0.0)
+            _save_state(
+                conn, tenant_id, school_year, GROUPS_STATE, _groups_sha(), groups_print, 0, 0, 0.0
+            )
             result.groups_rebuilt = True
     for ind in chosen:
         own = {n: prints[n] for n in ind.inputs}
@@ -362,13 +362,24 @@ def refresh(
                 ) from None
             cells = build_aggregates(conn, ind, tenant_id)
             seconds = time.perf_counter() - began
-            _save_state(conn, tenant_id, school_year, ind.name, ind.sha256, fingerprint,
-                        max(facts, 0), cells, seconds)
+            _save_state(
+                conn,
+                tenant_id,
+                school_year,
+                ind.name,
+                ind.sha256,
+                fingerprint,
+                max(facts, 0),
+                cells,
+                seconds,
+            )
         result.rebuilt.append(ind.name)
         result.facts += max(facts, 0)
         result.aggregates += cells
         result.by_indicator[ind.name] = {
-            "facts": max(facts, 0), "aggregates": cells, "seconds": round(seconds, 3)
+            "facts": max(facts, 0),
+            "aggregates": cells,
+            "seconds": round(seconds, 3),
         }
     result.seconds = time.perf_counter() - started
     return result

@@ -187,3 +187,33 @@ mosis_extract_problems = sa.Table(
     sa.PrimaryKeyConstraint("tenant_id", "extract_run_id", "field", "problem"),
     schema="mart",
 )
+
+# MOSIS exception trend: per validation run, the exceptions found by cycle, layout, rule,
+# field, school, owner and severity (built from the validation layer's reporting tables).
+mosis_exception_trend = sa.Table(
+    "mosis_exception_trend",
+    metadata,
+    _tenant(),
+    sa.Column("validation_run_id", sa.BigInteger, nullable=False),
+    sa.Column("run_date", sa.Date, nullable=False),
+    sa.Column("school_year", sa.Integer, nullable=False),
+    sa.Column("cycle", sa.String(20), nullable=False),
+    sa.Column("layout", sa.String(60), nullable=False),
+    sa.Column("rule_id", sa.String(40), nullable=False),
+    sa.Column("field", sa.String(100), nullable=False),
+    sa.Column("school_code", sa.String(8), nullable=False),
+    sa.Column("owner", sa.String(40), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("exceptions", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint(
+        "tenant_id",
+        "validation_run_id",
+        "layout",
+        "rule_id",
+        "field",
+        "school_code",
+        "owner",
+        "severity",
+    ),
+    schema="mart",
+)

@@ -16,6 +16,7 @@ branch_labels = None
 depends_on = None
 
 TABLES = (
+    "mosis_exception_trend",
     "grade_card_aggregates",
     "grade_card_facts",
     "grade_card_indicators",
@@ -190,6 +191,34 @@ def upgrade() -> None:
         sa.Column("mapping_errors", sa.Integer(), nullable=False),
         sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "run_id", name=op.f("pk_sis_quality_runs")),
+        schema="mart",
+    )
+
+    op.create_table(
+        "mosis_exception_trend",
+        sa.Column("tenant_id", sa.BigInteger(), nullable=False),
+        sa.Column("validation_run_id", sa.BigInteger(), nullable=False),
+        sa.Column("run_date", sa.Date(), nullable=False),
+        sa.Column("school_year", sa.Integer(), nullable=False),
+        sa.Column("cycle", sa.String(length=20), nullable=False),
+        sa.Column("layout", sa.String(length=60), nullable=False),
+        sa.Column("rule_id", sa.String(length=40), nullable=False),
+        sa.Column("field", sa.String(length=100), nullable=False),
+        sa.Column("school_code", sa.String(length=8), nullable=False),
+        sa.Column("owner", sa.String(length=40), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("exceptions", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "tenant_id",
+            "validation_run_id",
+            "layout",
+            "rule_id",
+            "field",
+            "school_code",
+            "owner",
+            "severity",
+            name=op.f("pk_mosis_exception_trend"),
+        ),
         schema="mart",
     )
 
