@@ -187,7 +187,8 @@ def connections_add(
         str,
         typer.Option(
             "--kind",
-            help="csv, campus-extract, campus-sql, oneroster, powerschool, star, classlink.",
+            help="csv, campus-extract, campus-sql, oneroster, powerschool, star, classlink; "
+            "edfi (an ODS/API to send to).",
         ),
     ],
     url: Annotated[str, typer.Option("--url", help="Folder, database URL or REST base URL.")],

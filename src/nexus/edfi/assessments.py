@@ -60,7 +60,7 @@ MISSOURI_TIME = ZoneInfo("America/Chicago")
 
 
 def in_scope_year(day: dt.date | None, year_start: dt.date, year_end: dt.date) -> bool:
-    """"Test Date must occur within the Scope Year" (the configured year's start and end)."""
+    """ "Test Date must occur within the Scope Year" (the configured year's start and end)."""
     return day is not None and year_start <= day <= year_end
 
 
@@ -134,7 +134,8 @@ def eoc_exceptions(
             current = best.get(subject)
             key = (r.administration_date or dt.date.min, r.key)
             if current is None or key > (
-                current.result.administration_date or dt.date.min, current.result.key
+                current.result.administration_date or dt.date.min,
+                current.result.key,
             ):
                 best[subject] = EocException(kind, subject, r)
     return [best[s] for s in sorted(best)]
@@ -281,8 +282,11 @@ def asvab_objectives(
     ASVAB Score Type and the Grade Standard Score; the parent's percentile as the AFQT."""
     out = []
     named = asvab_prefs["parts"]
-    scored = [(named[p.assessment_code.upper()], p.scale_score) for p in parts
-              if (p.assessment_code or "").upper() in named and p.scale_score is not None]
+    scored = [
+        (named[p.assessment_code.upper()], p.scale_score)
+        for p in parts
+        if (p.assessment_code or "").upper() in named and p.scale_score is not None
+    ]
     if parent.percentile is not None:
         scored.append((asvab_prefs["afqt"], parent.percentile))
     for spec, value in sorted(scored, key=lambda x: x[0]["name"]):
@@ -378,10 +382,19 @@ class AssessmentBuilder:
                 if enrollment is None:
                     continue
                 use = self._use("ASVAB", None)
-                record = self._record(r.key, "ASVAB", None, use, r.person_id, enrollment,
-                                      administration_date_for_test(r.administration_date))
+                record = self._record(
+                    r.key,
+                    "ASVAB",
+                    None,
+                    use,
+                    r.person_id,
+                    enrollment,
+                    administration_date_for_test(r.administration_date),
+                )
                 objectives = asvab_objectives(
-                    r, parts_by.get((r.person_id, r.administration_date), []), asvab,
+                    r,
+                    parts_by.get((r.person_id, r.administration_date), []),
+                    asvab,
                     use.identifier,
                 )
                 if objectives:
@@ -403,8 +416,12 @@ class AssessmentBuilder:
                 use = self._use(exc.kind, exc.subject)
                 records.append(
                     self._record(
-                        f"eocex/{person_id}/{exc.subject}", exc.kind, exc.subject, use,
-                        person_id, enrollment,
+                        f"eocex/{person_id}/{exc.subject}",
+                        exc.kind,
+                        exc.subject,
+                        use,
+                        person_id,
+                        enrollment,
                         administration_date_for_test(exc.result.administration_date),
                     )
                 )
@@ -429,8 +446,10 @@ class AssessmentBuilder:
                     continue
                 calendar = year_calendars.get(course.school_id)
                 kind = section_assessment_type(
-                    course.assessment_subject, section.term_end,
-                    bool(calendar and calendar.summer_school), english_learner,
+                    course.assessment_subject,
+                    section.term_end,
+                    bool(calendar and calendar.summer_school),
+                    english_learner,
                 )
                 if kind is None:
                     self._skip("no_section_assessment_type")
@@ -439,26 +458,37 @@ class AssessmentBuilder:
                 enrollment = self._reporting(person_id, day)
                 if enrollment is None:
                     continue
-                subject = course.assessment_subject if kind in (
-                    *EOC_SECTION_TYPES, "MAPSPR") else None
+                subject = (
+                    course.assessment_subject if kind in (*EOC_SECTION_TYPES, "MAPSPR") else None
+                )
                 use = self._use(kind, subject)
                 record = self._record(
-                    f"section/{person_id}/{use.identifier}", kind, subject, use, person_id,
-                    enrollment, day,
+                    f"section/{person_id}/{use.identifier}",
+                    kind,
+                    subject,
+                    use,
+                    person_id,
+                    enrollment,
+                    day,
                 )
                 teacher_id = primary_teacher(
-                    f.section_educators.get(section.section_id, []), day,
+                    f.section_educators.get(section.section_id, []),
+                    day,
                     section.primary_educator_id,
                 )
                 teacher = f.people.get(teacher_id) if teacher_id is not None else None
                 admin = administrator(
-                    kind, course.assessment_subject,
+                    kind,
+                    course.assessment_subject,
                     teacher.first_name if teacher else None,
                     teacher.last_name if teacher else None,
                     teacher.email if teacher else None,
                 )
                 sort = map_sort(
-                    kind, self.prefs.get("map_sort", "room"), section.room, course.homeroom,
+                    kind,
+                    self.prefs.get("map_sort", "room"),
+                    section.room,
+                    course.homeroom,
                     teacher.last_name if teacher else None,
                 )
                 record.payload.update(
@@ -469,17 +499,21 @@ class AssessmentBuilder:
                         sort,
                     )
                 )
-                if kind in EOC_SECTION_TYPES + ("LEPELL",) and not (admin and admin.first_name
-                                                                    and admin.last_name):
+                if kind in EOC_SECTION_TYPES + ("LEPELL",) and not (
+                    admin and admin.first_name and admin.last_name
+                ):
                     record.problem(
-                        "_ext.administratorFirstName", "missouri_conditional_required",
+                        "_ext.administratorFirstName",
+                        "missouri_conditional_required",
                         f"{kind} requires the administrator's names: the section has no "
-                        "active primary teacher with both names", severity="warning",
+                        "active primary teacher with both names",
+                        severity="warning",
                     )
                 if kind in PERIOD_REQUIRED_TYPES:
                     # Section Schedule Placement is not in the canonical model.
                     record.problem(
-                        "period.assessmentPeriodDescriptor", "missouri_conditional_required",
+                        "period.assessmentPeriodDescriptor",
+                        "missouri_conditional_required",
                         f"{kind} requires the assessment period (the section's schedule "
                         "placement), which the canonical model does not carry",
                         severity="warning",
@@ -529,7 +563,8 @@ class AssessmentBuilder:
         record = Record(RESOURCE, key, payload)
         if state_id is None:
             record.problem(
-                "studentReference.studentUniqueId", "missing_state_id",
+                "studentReference.studentUniqueId",
+                "missing_state_id",
                 "the student has no MOSIS state id: the assessment cannot name its student",
             )
         return record

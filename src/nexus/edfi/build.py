@@ -217,8 +217,16 @@ def _store(
         )
     )
     rows = {
-        "tenant_id": [], "school_year": [], "resource": [], "record_key": [], "build_id": [],
-        "natural_key": [], "key_hash": [], "payload": [], "payload_hash": [], "valid": [],
+        "tenant_id": [],
+        "school_year": [],
+        "resource": [],
+        "record_key": [],
+        "build_id": [],
+        "natural_key": [],
+        "key_hash": [],
+        "payload": [],
+        "payload_hash": [],
+        "valid": [],
     }
     problems: list[dict] = []
     for r in records:
@@ -236,11 +244,18 @@ def _store(
         for p in r.problems:
             problems.append(
                 {
-                    "tenant_id": tenant_id, "build_id": build_id,
-                    "problem_no": len(problems) + 1, "school_year": school_year,
-                    "layer": "edfi", "resource": p.resource, "record_key": p.record_key,
-                    "field": (p.field or None) and p.field[:300], "rule": p.rule,
-                    "severity": p.severity, "message": p.message, "value": p.value,
+                    "tenant_id": tenant_id,
+                    "build_id": build_id,
+                    "problem_no": len(problems) + 1,
+                    "school_year": school_year,
+                    "layer": "edfi",
+                    "resource": p.resource,
+                    "record_key": p.record_key,
+                    "field": (p.field or None) and p.field[:300],
+                    "rule": p.rule,
+                    "severity": p.severity,
+                    "message": p.message,
+                    "value": p.value,
                 }
             )
     if records:
@@ -251,17 +266,31 @@ def _store(
 
 _RECORD_SCHEMA = pa.schema(
     [
-        ("tenant_id", pa.int64()), ("school_year", pa.int32()), ("resource", pa.string()),
-        ("record_key", pa.string()), ("build_id", pa.int64()), ("natural_key", pa.string()),
-        ("key_hash", pa.string()), ("payload", pa.string()), ("payload_hash", pa.string()),
+        ("tenant_id", pa.int64()),
+        ("school_year", pa.int32()),
+        ("resource", pa.string()),
+        ("record_key", pa.string()),
+        ("build_id", pa.int64()),
+        ("natural_key", pa.string()),
+        ("key_hash", pa.string()),
+        ("payload", pa.string()),
+        ("payload_hash", pa.string()),
         ("valid", pa.bool_()),
     ]
 )
 _PROBLEM_SCHEMA = pa.schema(
     [
-        ("tenant_id", pa.int64()), ("build_id", pa.int64()), ("problem_no", pa.int64()),
-        ("school_year", pa.int32()), ("layer", pa.string()), ("resource", pa.string()),
-        ("record_key", pa.string()), ("field", pa.string()), ("rule", pa.string()),
-        ("severity", pa.string()), ("message", pa.string()), ("value", pa.string()),
+        ("tenant_id", pa.int64()),
+        ("build_id", pa.int64()),
+        ("problem_no", pa.int64()),
+        ("school_year", pa.int32()),
+        ("layer", pa.string()),
+        ("resource", pa.string()),
+        ("record_key", pa.string()),
+        ("field", pa.string()),
+        ("rule", pa.string()),
+        ("severity", pa.string()),
+        ("message", pa.string()),
+        ("value", pa.string()),
     ]
 )

@@ -202,15 +202,24 @@ def load_facts(
     t = tenant_id
     schools = {
         r.school_id: School(
-            r.school_id, r.school_code, r.county_district_code, r.name, r.local_code,
+            r.school_id,
+            r.school_code,
+            r.county_district_code,
+            r.name,
+            r.local_code,
             _b(r.state_exclude),
         )
         for r in conn.execute(sa.select(ct.schools).where(ct.schools.c.tenant_id == t))
     }
     calendars = {
         r.calendar_id: Calendar(
-            r.calendar_id, r.school_id, r.school_year, _b(r.state_exclude),
-            _b(r.summer_school), r.start_date, r.end_date,
+            r.calendar_id,
+            r.school_id,
+            r.school_year,
+            _b(r.state_exclude),
+            _b(r.summer_school),
+            r.start_date,
+            r.end_date,
         )
         for r in conn.execute(sa.select(ct.calendars).where(ct.calendars.c.tenant_id == t))
     }
@@ -237,10 +246,17 @@ def load_facts(
         school = schools.get(school_id)
         facts.enrollments.setdefault(r.person_id, []).append(
             Enrollment(
-                r.enrollment_id, r.person_id, school_id, r.calendar_id,
+                r.enrollment_id,
+                r.person_id,
+                school_id,
+                r.calendar_id,
                 r.school_year if r.school_year is not None else (cal and cal.school_year),
-                r.grade_level, r.entry_date, r.exit_date, r.service_type,
-                _b(r.state_exclude), _b(r.no_show),
+                r.grade_level,
+                r.entry_date,
+                r.exit_date,
+                r.service_type,
+                _b(r.state_exclude),
+                _b(r.no_show),
                 school_exclude=school.exclude if school else False,
                 calendar_exclude=cal.exclude if cal else False,
                 school_code=school.school_code if school else None,
@@ -251,14 +267,25 @@ def load_facts(
     for r in conn.execute(sa.select(ct.courses).where(ct.courses.c.tenant_id == t)):
         cal = calendars.get(r.calendar_id)
         facts.courses[r.course_id] = Course(
-            r.course_id, r.school_id, cal.school_year if cal else None, r.local_course_code,
-            r.state_course_code, r.name, r.credit_level,
-            True if r.active is None else bool(r.active), _b(r.homeroom),
+            r.course_id,
+            r.school_id,
+            cal.school_year if cal else None,
+            r.local_course_code,
+            r.state_course_code,
+            r.name,
+            r.credit_level,
+            True if r.active is None else bool(r.active),
+            _b(r.homeroom),
             assessment_subject=subjects.get(r.state_course_code or ""),
         )
     for r in conn.execute(sa.select(ct.sections).where(ct.sections.c.tenant_id == t)):
         facts.sections[r.section_id] = Section(
-            r.section_id, r.course_id, r.term_name, r.term_start_date, r.term_end_date, r.room,
+            r.section_id,
+            r.course_id,
+            r.term_name,
+            r.term_start_date,
+            r.term_end_date,
+            r.room,
             r.primary_educator_id,
         )
     se = ct.section_enrollments
@@ -279,16 +306,27 @@ def load_facts(
             continue
         facts.transcripts.append(
             Transcript(
-                f"{r.key_scope}/{r.source_key}", r.person_id, r.school_year, r.grade_level,
-                r.local_course_code, r.state_course_code, r.course_name, r.mark,
-                r.credits_attempted, r.credits_earned, r.term,
+                f"{r.key_scope}/{r.source_key}",
+                r.person_id,
+                r.school_year,
+                r.grade_level,
+                r.local_course_code,
+                r.state_course_code,
+                r.course_name,
+                r.mark,
+                r.credits_attempted,
+                r.credits_earned,
+                r.term,
             )
         )
     a, ar = ct.assessments, ct.assessment_results
     query = (
         sa.select(ar, a.c.assessment_code, a.c.name.label("assessment_name"), a.c.subject)
-        .select_from(ar.join(a, (a.c.tenant_id == ar.c.tenant_id)
-                             & (a.c.assessment_id == ar.c.assessment_id)))
+        .select_from(
+            ar.join(
+                a, (a.c.tenant_id == ar.c.tenant_id) & (a.c.assessment_id == ar.c.assessment_id)
+            )
+        )
         .where(ar.c.tenant_id == t)
         .order_by(ar.c.key_scope, ar.c.source_key)
     )
@@ -297,9 +335,16 @@ def load_facts(
             continue
         facts.assessment_results.append(
             AssessmentResult(
-                f"{r.key_scope}/{r.source_key}", r.person_id, r.assessment_code,
-                r.assessment_name, r.subject, r.administration_date, r.grade_when_assessed,
-                r.scale_score, r.percentile, r.performance_level,
+                f"{r.key_scope}/{r.source_key}",
+                r.person_id,
+                r.assessment_code,
+                r.assessment_name,
+                r.subject,
+                r.administration_date,
+                r.grade_when_assessed,
+                r.scale_score,
+                r.percentile,
+                r.performance_level,
             )
         )
     pp = ct.program_participation
@@ -323,14 +368,15 @@ def _load_people(conn: sa.Connection, tenant_id: int, facts: Facts) -> None:
         for r in conn.execute(
             sa.select(
                 idents.c.key_scope, idents.c.person_kind, idents.c.source_key, idents.c.person_id
-            ).where(
-                idents.c.tenant_id == tenant_id, idents.c.person_id.is_not(None)
-            )
+            ).where(idents.c.tenant_id == tenant_id, idents.c.person_id.is_not(None))
         )
     }
     for r in conn.execute(
         sa.select(
-            ids.c.key_scope, ids.c.person_kind, ids.c.source_key, ids.c.identifier_type,
+            ids.c.key_scope,
+            ids.c.person_kind,
+            ids.c.source_key,
+            ids.c.identifier_type,
             ids.c.value,
         )
         .where(
@@ -348,7 +394,9 @@ def _load_people(conn: sa.Connection, tenant_id: int, facts: Facts) -> None:
     names: dict[int, tuple] = defaultdict(tuple)
     for r in conn.execute(
         sa.select(
-            idents.c.person_id, idents.c.legal_first_name, idents.c.legal_last_name,
+            idents.c.person_id,
+            idents.c.legal_first_name,
+            idents.c.legal_last_name,
             idents.c.birth_date,
         )
         .where(idents.c.tenant_id == tenant_id, idents.c.person_id.is_not(None))

@@ -61,7 +61,12 @@ class Record:
     ) -> None:
         self.problems.append(
             Problem(
-                self.resource, self.record_key, field_name, rule, message,
-                None if value is None else str(value), severity,
+                self.resource,
+                self.record_key,
+                field_name,
+                rule,
+                message,
+                None if value is None else str(value),
+                severity,
             )
         )

@@ -96,9 +96,12 @@ def school_records(facts: Facts) -> list[Record]:
             payload["localEducationAgencyReference"] = {"localEducationAgencyId": lea}
         record = Record("schools", f"school/{sid}", payload)
         if school_id is None:
-            record.problem("schoolId", "missing_school_code",
-                           "the school has no DESE building code or county-district code",
-                           s.school_code)
+            record.problem(
+                "schoolId",
+                "missing_school_code",
+                "the school has no DESE building code or county-district code",
+                s.school_code,
+            )
         out.append(record)
     return out
 
@@ -142,8 +145,12 @@ def academic_record_records(transcripts: Iterable[Record]) -> list[Record]:
     seen: dict[tuple, dict] = {}
     for t in transcripts:
         ref = t.payload["studentAcademicRecordReference"]
-        key = (ref["educationOrganizationId"], ref["schoolYear"], ref["studentUniqueId"],
-               ref["termDescriptor"])
+        key = (
+            ref["educationOrganizationId"],
+            ref["schoolYear"],
+            ref["studentUniqueId"],
+            ref["termDescriptor"],
+        )
         seen.setdefault(key, ref)
     out = []
     for _key, ref in sorted(seen.items(), key=lambda kv: tuple(str(k) for k in kv[0])):

@@ -278,26 +278,41 @@ def validate(
             for error in sorted(validator.iter_errors(payload), key=lambda e: list(e.path)):
                 field = ".".join(str(p) for p in error.absolute_path) or None
                 if error.validator == "required":
-                    field = ".".join([*(str(p) for p in error.absolute_path),
-                                      error.message.split("'")[1]])
+                    field = ".".join(
+                        [*(str(p) for p in error.absolute_path), error.message.split("'")[1]]
+                    )
                 record.problem(field, "schema", error.message[:300], _short(error.instance))
             for field in empty_required_arrays(schema, payload):
-                record.problem(field, "empty_required_array",
-                               f"{field} is required and must have at least one item")
+                record.problem(
+                    field,
+                    "empty_required_array",
+                    f"{field} is required and must have at least one item",
+                )
             for field, value in descriptor_values(payload):
                 if value not in known:
-                    record.problem(field, "unknown_descriptor",
-                                   f"{value!r} is not a known descriptor value", value)
+                    record.problem(
+                        field,
+                        "unknown_descriptor",
+                        f"{value!r} is not a known descriptor value",
+                        value,
+                    )
             for field, target, ref in references(payload):
                 if not index.resolves(target, ref):
-                    record.problem(field, "unresolved_reference",
-                                   f"the referenced {target} item is not in the build "
-                                   f"(or is invalid): {canonical_json(ref)}",
-                                   canonical_json(ref))
+                    record.problem(
+                        field,
+                        "unresolved_reference",
+                        f"the referenced {target} item is not in the build "
+                        f"(or is invalid): {canonical_json(ref)}",
+                        canonical_json(ref),
+                    )
             key = canonical_json(natural_key(resource, payload))
             if key in seen:
-                record.problem(None, "duplicate_natural_key",
-                               f"the natural key is also record {seen[key]}'s", key)
+                record.problem(
+                    None,
+                    "duplicate_natural_key",
+                    f"the natural key is also record {seen[key]}'s",
+                    key,
+                )
             else:
                 seen[key] = record.record_key
             if record.valid:

@@ -37,23 +37,23 @@ FULL_YEAR_TERM = dese("TermDescriptor", "Full Year")  # namespace UNVERIFIED
 
 
 def scope_year_association(enrollments: list[Enrollment]) -> Enrollment | None:
-    """"A valid Student School Association for the Scoped Year": the student's reporting
+    """ "A valid Student School Association for the Scoped Year": the student's reporting
     enrollment of the year (priority P, S, N), not a no-show or state-excluded one."""
     return priority_enrollment(e for e in enrollments if not e.no_show and not e.state_exclude)
 
 
 def course_excluded(course: Course | None) -> bool:
-    """"Do not send a record if the course is marked as inactive or state exclude."""
+    """ "Do not send a record if the course is marked as inactive or state exclude."""
     return course is not None and (not course.active or course.state_exclude)
 
 
 def score_missing(mark: str | None) -> bool:
-    """"Do not send a record if the transcript's score is null."""
+    """ "Do not send a record if the transcript's score is null."""
     return mark is None or not mark.strip()
 
 
 def school_or_calendar_excluded(association: Enrollment) -> str | None:
-    """"Do not send record if the School Exclude / Calendar Exclude check box is checked"
+    """ "Do not send record if the School Exclude / Calendar Exclude check box is checked"
     (the school and calendar of the student's association in the scope year)."""
     if association.calendar_exclude:
         return "calendar_exclude"
@@ -348,7 +348,10 @@ class TranscriptBuilder:
             self._skip(reason)
             return None
         match = resolve_course_reference(
-            t.school_code, t.local_course_code, association.school_code, self.ods_courses,
+            t.school_code,
+            t.local_course_code,
+            association.school_code,
+            self.ods_courses,
             self.school_rank,
         )
         if match is None:
@@ -368,14 +371,22 @@ class TranscriptBuilder:
         state_reported = True
         attempted = reported_attempted_credits(t.credits_attempted, rostered, level, True)
         earned = reported_earned_credits(
-            t.credits_earned, rostered, level, state_reported, True,
+            t.credits_earned,
+            rostered,
+            level,
+            state_reported,
+            True,
             bool(score and score.get("passing")),
         )
         grade = final_letter_grade(
             [
                 PostedGrade(
-                    "FCG", section.term_start if section else None, 0, t.mark,
-                    score is not None, state_reported,
+                    "FCG",
+                    section.term_start if section else None,
+                    0,
+                    t.mark,
+                    score is not None,
+                    state_reported,
                 )
             ],
             _roster_facts(roster, section),
@@ -406,15 +417,18 @@ class TranscriptBuilder:
         record = Record(RESOURCE, t.key, payload)
         if state_id is None:
             record.problem(
-                "studentAcademicRecordReference.studentUniqueId", "missing_state_id",
+                "studentAcademicRecordReference.studentUniqueId",
+                "missing_state_id",
                 "the student has no MOSIS state id: the transcript cannot name its student",
             )
         if period is None:
             record.problem(
-                "_ext.gradingPeriodDescriptor", "missouri_required",
+                "_ext.gradingPeriodDescriptor",
+                "missouri_required",
                 "Missouri requires gradingPeriodDescriptor: the student is not rostered in a "
                 "section of this course, or its term is not mapped (preferences.yaml)",
-                section.term_name if section else None, severity="warning",
+                section.term_name if section else None,
+                severity="warning",
             )
         return record
 
@@ -424,7 +438,9 @@ def _roster_facts(roster: Roster | None, section) -> RosterFacts | None:
         return None
     end = section.term_end if section else None
     dropped = roster.end_date is not None and end is not None and roster.end_date < end
-    present = roster.start_date is None or roster.end_date is None or (
-        roster.end_date >= roster.start_date
+    present = (
+        roster.start_date is None
+        or roster.end_date is None
+        or (roster.end_date >= roster.start_date)
     )
     return RosterFacts(True, present, dropped, not dropped)

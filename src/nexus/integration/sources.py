@@ -26,6 +26,9 @@ KINDS = (
     "powerschool",
     "star",
     "classlink",
+    # Not a source: an Ed-Fi ODS/API that `nexus edfi send` writes to (base URL, client id,
+    # secret), kept with the other connections so its secret is held the same way.
+    "edfi",
 )
 
 
