@@ -143,8 +143,12 @@ class FakeOds:
             return self._error(404, "not-found", "Not Found", "no such route")
         resource, item_id = m.group(1), m.group(2)
         if not self._authorised(request):
-            return self._error(401, "security:authentication", "Unauthorized",
-                               "Authorization denied. The access token is invalid or expired.")
+            return self._error(
+                401,
+                "security:authentication",
+                "Unauthorized",
+                "Authorization denied. The access token is invalid or expired.",
+            )
         queued = self._failures.get((request.method, resource))
         if queued:
             status = queued.popleft()
@@ -197,8 +201,12 @@ class FakeOds:
         except ValueError:
             return self._error(400, "bad-request", "Bad Request", "The request body is not JSON")
         if "id" in body:
-            return self._error(400, "bad-request:data-validation-failed", "Data Validation Failed",
-                               "Resource identifiers cannot be assigned by the client.")
+            return self._error(
+                400,
+                "bad-request:data-validation-failed",
+                "Data Validation Failed",
+                "Resource identifiers cannot be assigned by the client.",
+            )
         errors: dict[str, list[str]] = {}
         for error in schema._validator(resource).iter_errors(body):
             where = "$." + ".".join(str(p) for p in error.absolute_path) if error.path else "$"
@@ -216,10 +224,12 @@ class FakeOds:
         for _, target, ref in schema.references(body):
             if not self.index.resolves(target, ref):
                 name = target[:-3] + "y" if target.endswith("ies") else target[:-1]
-                return self._error(409, "data-conflict:unresolved-reference",
-                                   "Unresolved Reference",
-                                   f"The referenced '{name[0].upper() + name[1:]}' item does "
-                                   "not exist.")
+                return self._error(
+                    409,
+                    "data-conflict:unresolved-reference",
+                    "Unresolved Reference",
+                    f"The referenced '{name[0].upper() + name[1:]}' item does not exist.",
+                )
         key = json.dumps(schema.natural_key(resource, body), sort_keys=True)
         existing = self.keys[resource].get(key)
         item_id = existing or uuid.uuid4().hex
@@ -228,8 +238,10 @@ class FakeOds:
         self.index.add(resource, schema.natural_key(resource, body))
         if resource.endswith("Descriptors"):
             self.descriptors.add(f"{body['namespace']}#{body['codeValue']}")
-        headers = {"Location": f"{self.base_url}/data/v3/ed-fi/{resource}/{item_id}",
-                   "ETag": f'"{uuid.uuid4().hex[:12]}"'}
+        headers = {
+            "Location": f"{self.base_url}/data/v3/ed-fi/{resource}/{item_id}",
+            "ETag": f'"{uuid.uuid4().hex[:12]}"',
+        }
         return httpx.Response(200 if existing else 201, headers=headers)
 
     def _list(self, resource: str, request: httpx.Request) -> httpx.Response:
@@ -258,31 +270,38 @@ class FakeOds:
     # --- error payloads --------------------------------------------------------------------------
 
     def _not_found(self) -> httpx.Response:
-        return self._error(404, "not-found", "Not Found",
-                           "The specified resource could not be found.")
+        return self._error(
+            404, "not-found", "Not Found", "The specified resource could not be found."
+        )
 
     def _validation_error(self, errors: dict[str, list[str]]) -> httpx.Response:
         if self.error_style == "7.2":
-            return self._json(400, {
-                "detail": "Data validation failed. See 'validationErrors' for details.",
-                "type": "urn:ed-fi:api:bad-request:data-validation-failed",
-                "title": "Data Validation Failed",
-                "status": 400,
-                "correlationId": uuid.uuid4().hex,
-                "validationErrors": errors,
-            })
+            return self._json(
+                400,
+                {
+                    "detail": "Data validation failed. See 'validationErrors' for details.",
+                    "type": "urn:ed-fi:api:bad-request:data-validation-failed",
+                    "title": "Data Validation Failed",
+                    "status": 400,
+                    "correlationId": uuid.uuid4().hex,
+                    "validationErrors": errors,
+                },
+            )
         flat = " ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
         return self._json(400, {"message": f"The request is invalid. {flat}"})
 
     def _error(self, status: int, kind: str, title: str, detail: str) -> httpx.Response:
         if self.error_style == "7.2":
-            return self._json(status, {
-                "detail": detail,
-                "type": f"urn:ed-fi:api:{kind}",
-                "title": title,
-                "status": status,
-                "correlationId": uuid.uuid4().hex,
-            })
+            return self._json(
+                status,
+                {
+                    "detail": detail,
+                    "type": f"urn:ed-fi:api:{kind}",
+                    "title": title,
+                    "status": status,
+                    "correlationId": uuid.uuid4().hex,
+                },
+            )
         return self._json(status, {"message": detail})
 
     @staticmethod
