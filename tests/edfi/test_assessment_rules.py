@@ -52,7 +52,7 @@ def result(key="r1", code="EOC-ENG2", day=D(2027, 4, 1), res=None, **kw) -> Asse
     return AssessmentResult(**base)
 
 
-# --- triggering, enrollment selection, exclusions, scope year -------------------------------------
+# --- triggering, enrollment selection, exclusions, scope year ---------------------------------
 
 
 def test_test_date_must_be_within_the_scope_year():
@@ -95,7 +95,7 @@ def test_excluded_enrollment_calendar_or_school_does_not_send(flag, reason):
     assert sa.enrollment_blocks(enrollment()) is None
 
 
-# --- identifier and namespace ---------------------------------------------------------------------
+# --- identifier and namespace -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_asvab_by_national_code():
     assert not sa.is_asvab("MAP-ELA", ASVAB["national_codes"])
 
 
-# --- EOC exception ----------------------------------------------------------------------------------
+# --- EOC exception ----------------------------------------------------------------------------
 
 
 def test_eoc_exception_type_from_the_result_field_and_subject_from_the_test():
@@ -165,7 +165,7 @@ def test_non_exception_results_are_not_eoc_exceptions():
     assert sa.eoc_exceptions([result(res="Proficient")], False, EOC_SUBJECTS) == []
 
 
-# --- course-section types ---------------------------------------------------------------------------
+# --- course-section types ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -199,7 +199,7 @@ def test_lepell_needs_an_el_record_lep_pending_or_exited_this_year():
     assert not sa.english_learner_in_year([], start, end)
 
 
-# --- fields -----------------------------------------------------------------------------------------
+# --- fields -----------------------------------------------------------------------------------
 
 
 def test_administration_date_test_date_for_tests():
