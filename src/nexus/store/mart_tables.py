@@ -40,7 +40,7 @@ grade_card_indicators = sa.Table(
     sa.Column("indicator", sa.String(80), nullable=False),
     sa.Column("family", sa.String(60), nullable=False),
     sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("framework", sa.String(40)),
+    sa.Column("framework", sa.Text),
     sa.Column("source_tag", sa.String(40), nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("document", sa.JSON, nullable=False),

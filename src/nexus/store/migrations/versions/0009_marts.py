@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.Column("indicator", sa.String(length=80), nullable=False),
         sa.Column("family", sa.String(length=60), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
-        sa.Column("framework", sa.String(length=40), nullable=True),
+        sa.Column("framework", sa.Text(), nullable=True),
         sa.Column("source_tag", sa.String(length=40), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("document", sa.JSON(), nullable=False),
