@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from nexus.canonical import map_run
 from nexus.integration import ingest
+from nexus.errors import NexusError
 from nexus.mosis.extract import ExtractError, run_extract
 from tests.canonical.campus_files import CALENDAR, enrollment, student, write_extract
 
@@ -245,14 +246,17 @@ def test_june_takes_everyone_enrolled_in_the_year(store, tenant, district):
     assert {r["LastName"]: r["EnrolledOnCntDate"] for r in _rows(june.file)}["Eyre"] == "N"
 
 
-def test_one_school_only_and_a_layout_without_derivations(store, tenant, district):
+def test_one_school_only_and_a_layout_outside_its_cycles(store, tenant, district):
     none = run_extract(
         store, tenant, YEAR, "october", "student_core", district / "s", school_code="9999"
     )
     assert none.rows == 0
     assert Path(none.file).name == "2027Oct1.0StuCore_048078_9999.csv"
-    with pytest.raises(ExtractError, match="has no population and derivations yet"):
-        run_extract(store, tenant, YEAR, "june", "ctso", district / "e")
+    # Every layout has derivations now; one is refused in a cycle it is not collected in.
+    with pytest.raises(ExtractError, match="ctso is not collected in october"):
+        run_extract(store, tenant, YEAR, "october", "ctso", district / "e")
+    with pytest.raises(NexusError, match="unknown cycle 'fall'"):
+        run_extract(store, tenant, YEAR, "fall", "student_core", district / "e")
 
 
 def test_extract_cli_json_and_runs(nexus, store, tenant, district):

@@ -146,6 +146,7 @@ def run_extract(
         )
         snapshot = input_snapshot(conn, tenant.tenant_id)
         codes = _code_sets(conn, school_year)
+        partial = mosis_layouts.partial_code_sets(school_year)
     if layout_name not in POPULATIONS:
         raise ExtractError(
             f"layout {layout_name} has no population and derivations yet: "
@@ -189,7 +190,7 @@ def run_extract(
         ).scalar_one()
     work = _Work(store, tenant.tenant_id)
     try:
-        result = work.run(run_id, layout, ctx, codes, out_dir)
+        result = work.run(run_id, layout, ctx, codes, out_dir, partial)
     except (duckdb.Error, sa.exc.SQLAlchemyError, OSError) as exc:
         with store.engine.begin() as conn:
             conn.execute(
@@ -264,7 +265,15 @@ class _Work:
         ).fetchall()
         self.db.unregister("load_in")
 
-    def run(self, run_id: int, layout, ctx: ExtractContext, codes: dict, out_dir: Path):
+    def run(
+        self,
+        run_id: int,
+        layout,
+        ctx: ExtractContext,
+        codes: dict,
+        out_dir: Path,
+        partial: frozenset[str] = frozenset(),
+    ):
         subject_type, subject_key, order_by = POPULATIONS[layout.name](
             self.db, ctx, CanonicalReader(self._load)
         )
@@ -294,7 +303,7 @@ class _Work:
             selects.append(f"CAST(({expr}) AS VARCHAR) AS {column}")
             traces.append((f, d.name if d else None, rule, source))
             if collected_in(f, cycle_code, seen):
-                checks.extend(_field_checks(f, column, cycle_code, codes))
+                checks.extend(_field_checks(f, column, cycle_code, codes, partial))
         self.db.execute(
             f"CREATE TABLE vals AS SELECT row_number() OVER (ORDER BY {order_by}) AS row_no, "
             f"{subject_key} AS subject_key, {', '.join(selects)} FROM pop"
@@ -475,8 +484,16 @@ def file_name(layout, ctx: ExtractContext, content: bytes) -> str:
     return f"{ctx.collection_version}_{district}{school}{extension}"
 
 
-def _field_checks(f, column: str, cycle_code: str, codes: dict[str, set[str]]) -> list[tuple]:
-    """(field, column, SQL condition of a problem, severity, message) for one layout field."""
+def _field_checks(
+    f,
+    column: str,
+    cycle_code: str,
+    codes: dict[str, set[str]],
+    partial: frozenset[str] = frozenset(),
+) -> list[tuple]:
+    """(field, column, SQL condition of a problem, severity, message) for one layout field.
+    A code outside a code set blocks when the field is required, unless the set is known to
+    be partial (`partial`): then, as for an optional field, it warns."""
     out = []
     required = mosis_layouts.requirement_for(f, cycle_code) == "Required"
     if required:
@@ -509,8 +526,9 @@ def _field_checks(f, column: str, cycle_code: str, codes: dict[str, set[str]]) -
                 f,
                 column,
                 f"{column} IS NOT NULL AND {column} NOT IN ({listed})",
-                "blocking" if required else "warning",
-                f"{f.header} is not in code set {f.code_set}",
+                "blocking" if required and f.code_set not in partial else "warning",
+                f"{f.header} is not in code set {f.code_set}"
+                + (" (a partial set)" if f.code_set in partial else ""),
             )
         )
     return out

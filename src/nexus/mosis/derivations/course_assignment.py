@@ -39,17 +39,27 @@ def lit(value: object) -> str:
 
 
 def build_assignments(
-    db: duckdb.DuckDBPyConnection, ctx: ExtractContext, canonical: CanonicalReader, name: str
+    db: duckdb.DuckDBPyConnection,
+    ctx: ExtractContext,
+    canonical: CanonicalReader,
+    name: str,
+    *,
+    summer: bool = False,
+    credit_levels: tuple[str, ...] | None = None,
 ) -> None:
     """Create table `name`: one row per reported section with its primary educator, school,
-    course, term, position code and AssignNum (see the module docstring)."""
+    course, term, position code and AssignNum (see the module docstring).
+
+    `summer`: the sections of summer-school calendars instead of the regular ones (Summer
+    Course Assignment). `credit_levels`: only courses whose canonical credit level is one of
+    these (Post-secondary/Adult Course Assignment)."""
     t, y, count = int(ctx.tenant_id), int(ctx.school_year), ctx.dates.count_date
     canonical.load(
         "sec",
         "SELECT s.section_id, s.key_scope, s.local_section_code, s.primary_educator_id, "
         "coalesce(s.term_start_date, tm.start_date) AS term_start, "
         "coalesce(s.term_end_date, tm.end_date) AS term_end, c.course_id, c.local_course_code, "
-        "c.name AS course_name, c.state_course_code, c.active AS course_active, "
+        "c.name AS course_name, c.state_course_code, c.active AS course_active, c.credit_level, "
         "sc.school_code, cal.state_exclude AS calendar_exclude, cal.summer_school "
         "FROM education.sections s JOIN education.courses c ON c.tenant_id = s.tenant_id "
         "AND c.course_id = s.course_id "
@@ -93,6 +103,10 @@ def build_assignments(
         {"person_id": "BIGINT"},
     )
     school = f"AND s.school_code = {lit(ctx.school_code)}" if ctx.school_code else ""
+    if credit_levels is not None:
+        listed = ", ".join(lit(v) for v in credit_levels)
+        school += f" AND lower(s.credit_level) IN ({listed})"
+    calendar_kind = "" if summer else "NOT "
     c = f"DATE '{count}'"
 
     def covers(alias: str) -> str:
@@ -106,7 +120,8 @@ def build_assignments(
         CREATE OR REPLACE TABLE {name} AS
         WITH s AS (
           SELECT * FROM sec s
-          WHERE NOT coalesce(s.calendar_exclude, false) AND NOT coalesce(s.summer_school, false)
+          WHERE NOT coalesce(s.calendar_exclude, false)
+            AND {calendar_kind}coalesce(s.summer_school, false)
             AND coalesce(s.course_active, true) {school}
         ), ed AS (
           SELECT section_id, person_id, row_number() OVER (

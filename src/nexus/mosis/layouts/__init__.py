@@ -345,6 +345,15 @@ def layout_meta(name: str, school_year: int) -> dict:
     raise LayoutError(f"unknown MOSIS layout {name!r}: one of {', '.join(layout_names())}")
 
 
+def partial_code_sets(school_year: int) -> frozenset[str]:
+    """Code sets the package knows to be partial (`partial_code_sets` in layouts.yaml, of the
+    nearest packaged year): a value outside one only warns, it never blocks a row."""
+    years = sorted(package_years(), key=lambda y: (abs(y - school_year), -y))
+    if not years:
+        return frozenset()
+    return frozenset(package_meta(years[0]).get("partial_code_sets") or ())
+
+
 def layout_names() -> list[str]:
     names: list[str] = []
     for year in reversed(package_years()):
