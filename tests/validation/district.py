@@ -141,14 +141,15 @@ def score(store: Store, synthetic: Path, exceptions: list[dict]) -> Score:
     keys = set()
     for x in exceptions:
         entity = x["source_entity"] or x["entity_type"]
-        keys.add((entity, x["record_key"]))
+        keys.add((entity, x["record_key"], x["rule_id"]))
         if x["source_system"] in ("powerschool", "star", "classlink"):
-            keys.add((f"vendors.{x['source_system']}", x["record_key"]))
+            keys.add((f"vendors.{x['source_system']}", x["record_key"], x["rule_id"]))
     by_class: dict[str, list[dict]] = defaultdict(list)
     for d in defects:
         by_class[d["defect_class"]].append(d)
     for cls, rows in by_class.items():
-        got = sum((d["entity"], d["record_key"]) in keys for d in rows)
+        # Found by the rule defects.csv names for it.
+        got = sum((d["entity"], d["record_key"], d["expected_rule"]) in keys for d in rows)
         result.recall[cls] = (got, len(rows))
     defective_records = {(d["entity"], d["record_key"]) for d in defects}
     defective_students = {

@@ -4,8 +4,8 @@
 (at least one), each into a different student or record, and records one row per affected
 record: `defect_class, entity, record_key, field, expected_rule, note`. `entity` names the Campus
 extract entity (or `vendors.<source>`); `record_key` is that source's natural key (composite keys
-joined with `|`, dates in ISO form); `expected_rule` stays blank until the validation layer names
-its rules. Each defect is kept self-contained: an enrollment whose exit date is made earlier
+joined with `|`, dates in ISO form); `expected_rule` names the validation rule expected to catch
+it (`EXPECTED_RULES`). Each defect is kept self-contained: an enrollment whose exit date is made earlier
 than its entry loses its rosters and attendance, so no other rule has cause to fire on it.
 Without `--defects` nothing here runs and the output is clean.
 """
@@ -39,6 +39,25 @@ DEFECT_CLASSES = (
     "vendor_identity_mismatch",
 )
 HEADER = ("defect_class", "entity", "record_key", "field", "expected_rule", "note")
+# The validation rule expected to catch each class (`nexus/validation/rules/`): by class, or by
+# (class, field) where the class spans fields.
+EXPECTED_RULES = {
+    "missing_mosis_id": "NX-SIS-MOSISID",
+    ("invalid_code", "gender"): "NX-SRC-GENDER",
+    ("invalid_code", "raceEthnicityFed"): "NX-SRC-RACE",
+    ("invalid_code", "startStatus"): "NX-SRC-ENTRY",
+    ("invalid_code", "residencyStatus"): "NX-SRC-RESIDENCY",
+    ("invalid_code", "lep"): "NX-SRC-LEP",
+    "birthdate_grade_mismatch": "NX-SIS-AGE",
+    "overlapping_enrollment": "NX-SIS-OVERLAP",
+    "exit_before_entry": "NX-SIS-DATES",
+    "attendance_non_school_day": "NX-SIS-ATTDAY",
+    "attendance_minutes_exceed_day": "NX-SIS-ATTMIN",
+    "section_without_educator": "NX-SIS-SECTEACH",
+    "discipline_missing_details": "NX-SIS-DISCIPLINE",
+    "withdrawn_still_scheduled": "NX-SIS-ROSTER",
+    "vendor_identity_mismatch": "NX-SIS-VENDOR",
+}
 
 
 @dataclass(frozen=True)
@@ -131,7 +150,8 @@ class _Injection:
         return self.pick.take(self.count(self.n), eligible)
 
     def add(self, cls: str, entity: str, key: object, field: str, note: str) -> None:
-        self.records.append(DefectRecord(cls, entity, str(key), field, note))
+        rule = EXPECTED_RULES.get((cls, field)) or EXPECTED_RULES.get(cls, "")
+        self.records.append(DefectRecord(cls, entity, str(key), field, note, rule))
 
     def person_row(self, s: int) -> int:
         return int(np.searchsorted(self.frames["Person"]["personID"], self.m.students.person_id[s]))
