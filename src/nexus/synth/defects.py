@@ -5,8 +5,8 @@
 record: `defect_class, entity, record_key, field, expected_rule, note`. `entity` names the Campus
 extract entity (or `vendors.<source>`); `record_key` is that source's natural key (composite keys
 joined with `|`, dates in ISO form); `expected_rule` names the validation rule expected to catch
-it (`EXPECTED_RULES`). Each defect is kept self-contained: an enrollment whose exit date is made earlier
-than its entry loses its rosters and attendance, so no other rule has cause to fire on it.
+it (`EXPECTED_RULES`). Each defect is kept self-contained: an enrollment whose exit date is made
+earlier than its entry loses its rosters and attendance, so no other rule has cause to fire on it.
 Without `--defects` nothing here runs and the output is clean.
 """
 
