@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from nexus.marts.access import require_student_level, sees_student_level
+from nexus.marts.access import check_role, require_student_level, sees_student_level
 from nexus.marts.definitions import Indicator, MartError, indicator
 from nexus.marts.groups import group_labels
 from nexus.marts.refresh import tenant_id_of
@@ -78,6 +78,7 @@ def cells(
     role: str = "public",
 ) -> dict[str, Any]:
     """`nexus marts show`: the indicator's cells, one line per school, grade or group."""
+    check_role(role)
     if by not in BY:
         raise MartError(f"--by {by!r}: one of {', '.join(BY)}")
     school_year = parse_school_year(year)
