@@ -32,7 +32,7 @@ KNOWN_GAPS = {
 @pytest.fixture(scope="module")
 def defective(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("defective")
-    generate(out, students=200, seed=11, formats=("campus-extract", "vendors"), defect_rate=0.03)
+    generate(out, students=400, seed=17, formats=("campus-extract", "vendors"), defect_rate=0.06)
     return out
 
 

@@ -55,6 +55,7 @@ EXPECTED_RULES = {
     "attendance_minutes_exceed_day": "NX-SIS-ATTMIN",
     "section_without_educator": "NX-SIS-SECTEACH",
     "discipline_missing_details": "NX-SIS-DISCIPLINE",
+    ("discipline_missing_details", "stateResCode"): "NX-SRC-REMOVAL",
     "withdrawn_still_scheduled": "NX-SIS-ROSTER",
     "vendor_identity_mismatch": "NX-SIS-VENDOR",
 }

@@ -838,6 +838,9 @@ class _Evaluator:
     def _source_rule(self, r: Rule) -> None:
         spec = r.spec
         self.work.load_source("src", list(spec["sources"]), spec["entity"])
+        if spec.get("check") == "required":
+            self._source_required(r)
+            return
         allowed = set(self.codes.get(spec.get("code_set") or "", set())) | {
             str(c) for c in spec.get("codes") or []
         }
@@ -866,6 +869,44 @@ class _Evaluator:
                     owner=r.owner or "data_office",
                     current_value=value,
                     expected=f"a code of {spec.get('code_set') or ', '.join(spec['codes'])}",
+                    source_record_id=source_record,
+                    source_system=system,
+                    source_entity=entity,
+                    trace={"source": f"{system} {entity}.{column}"},
+                )
+            )
+
+    def _source_required(self, r: Rule) -> None:
+        """A source column must have a value wherever the `when` column has one."""
+        spec = r.spec
+
+        def read(names: list[str]) -> str:
+            clean = [str(c).replace("'", "").replace('"', "") for c in names]
+            return (
+                "trim(coalesce("
+                + ", ".join(f"json_extract_string(payload, '$.\"{c}\"')" for c in clean)
+                + "))"
+            )
+
+        column = str(spec["columns"][-1]).split(".")[-1]
+        rows = self.db.execute(
+            "SELECT source_record_id, source_system, source_entity, natural_key FROM src "
+            f"WHERE coalesce({read(spec['when_columns'])}, '') <> '' "
+            f"AND coalesce({read(spec['columns'])}, '') = ''"
+        ).fetchall()
+        for source_record, system, entity, key in rows:
+            self.findings.append(
+                Finding(
+                    rule=r,
+                    layout=SIS,
+                    entity_type=spec.get("entity_type", "record"),
+                    record_key=natural_key(key),
+                    record_id=natural_key(key),
+                    field=column,
+                    message=render(r.message, field=column, value=None),
+                    severity=r.severity,
+                    owner=r.owner or "data_office",
+                    expected=spec.get("expected"),
                     source_record_id=source_record,
                     source_system=system,
                     source_entity=entity,
