@@ -3,7 +3,9 @@
 For each resource in dependency order (dependencies.json), valid records are compared with the
 send log (`edfi.send_log`, one row per connection, year, resource and record key):
 - payload hash unchanged since the last send -> not sent (`unchanged`), whatever the outcome
-  was: a 400 or 409 is remembered and not resent until the record's payload changes;
+  was: a 400 or 409 is remembered and not resent until the record's payload changes (a 409,
+  an unresolved reference, is also tried again when an earlier resource sent something in the
+  same send: the missing parent may have arrived);
 - natural key (or, for transcripts, the credits) changed -> DELETE the old server id, then POST;
 - otherwise POST (the ODS/API upserts by natural key).
 POSTs of one resource run concurrently up to the connection's bound. Records the build no
@@ -188,6 +190,7 @@ class _Sender:
         self.only = set(only) if only else None
         self.result = SendResult(send_id, "running")
         self._failures: dict[tuple[str, int, str], int] = {}
+        self.upstream_sent = False
 
     def _load(self) -> tuple[dict[str, dict[str, _Built]], dict[str, dict[str, dict]]]:
         r, log = edfi_records, edfi_send_log
@@ -261,7 +264,11 @@ class _Sender:
                 counts.not_valid += 1
                 continue
             entry = log.get(key)
-            if entry is not None and entry["payload_hash"] == rec.payload_hash:
+            # A 409 (unresolved reference) is tried again once something it may reference was
+            # sent earlier in this send; any other remembered outcome waits for its own payload
+            # to change.
+            retry_409 = entry is not None and entry["status_code"] == 409 and self.upstream_sent
+            if entry is not None and entry["payload_hash"] == rec.payload_hash and not retry_409:
                 counts.unchanged += 1
                 continue
             todo.append((rec, entry))
@@ -282,6 +289,7 @@ class _Sender:
         for row in rows:
             status = row["status_code"] or 0
             if row["outcome"] == "sent":
+                self.upstream_sent = True
                 counts.posted += 1
                 counts.created += status == 201
                 counts.updated += status == 200
