@@ -1,0 +1,220 @@
+"""The operator's workflow through the CLI, across daily runs: validate, read readiness, work
+exceptions through their statuses (assign, suppress, resolve), fix the data and validate again
+(the fixed exception auto-resolves, a resolved one still failing reopens, the suppressed one
+stays suppressed, identities and history survive), export CSV and XLSX, trend; DESE's
+corrections imported and compared with the SIS, canonical and extract values."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from nexus.canonical import map_run
+from nexus.integration import ingest
+from nexus.synth import generate
+from nexus.validation.exceptions import EXPORT_COLUMNS
+from tests.validation.district import TENANT, load_district
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("small")
+    generate(out, students=80, seed=5, formats=("campus-extract",), defect_rate=0.05)
+    return out
+
+
+def _json(result) -> dict:
+    assert result.exit_code == 0, result.stderr + result.stdout
+    return json.loads(result.stdout)
+
+
+def _by_rule(nexus, rule: str, status: str = "active") -> list[dict]:
+    return _json(
+        nexus("exceptions", "list", "--rule", rule, "--status", status, "--limit", "0", "--json")
+    )["exceptions"]
+
+
+def test_exceptions_keep_identity_status_and_history_across_runs(store, nexus, small, tmp_path):
+    district = tmp_path / "district"
+    shutil.copytree(small, district)
+    load_district(store, district, sources=(("campus-extract", "campus-extract"),))
+    first = _json(nexus("validate", "--cycle", "october", "--json"))
+    assert first["found"] == first["new"] > 0
+    assert "sis" in first["layouts"] and "student_core" in first["layouts"]
+
+    ready = _json(nexus("readiness", "--cycle", "october", "--json"))
+    assert ready["validation_run_id"] == first["validation_run_id"]
+    assert ready["ready"] is False
+    sis = [r for r in ready["rows"] if r["layout"] == "sis" and r["blocking_rows"]]
+    assert sis and all(0 <= r["percent_error_free"] < 100 for r in sis)
+
+    dates = _by_rule(nexus, "NX-SIS-DATES")
+    minutes = _by_rule(nexus, "NX-SIS-ATTMIN")
+    assert len(dates) >= 2 and minutes
+    fixed, accepted, claimed = dates[0], dates[1], minutes[0]
+    assert fixed["owner"] == "registrar" and fixed["source_entity"] == "enrollments"
+
+    assigned = _json(
+        nexus("exceptions", "assign", str(fixed["exception_id"]), "registrar", "--json")
+    )
+    assert assigned["status"] == "assigned" and assigned["assigned_to"] == "registrar"
+    suppressed = _json(
+        nexus(
+            "exceptions",
+            "suppress",
+            str(accepted["exception_id"]),
+            "--reason",
+            "DESE approved the late exit",
+            "--until",
+            "2099-06-30",
+            "--json",
+        )
+    )
+    assert suppressed["status"] == "suppressed"
+    assert (
+        _json(nexus("exceptions", "resolve", str(claimed["exception_id"]), "--json"))["status"]
+        == "resolved"
+    )
+
+    # The registrar fixes one enrollment in the SIS; the next daily run picks it up.
+    path = district / "campus-extract" / "enrollments.csv"
+    text = path.read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    header = rows[0]
+    key, end, status = (
+        header.index(c)
+        for c in ("enrollment.enrollmentID", "enrollment.endDate", "enrollment.endStatus")
+    )
+    for row in rows[1:]:
+        if row[key] == fixed["record_key"]:
+            row[end], row[status] = "", ""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    run = ingest(store, TENANT, "campus-extract", str(district / "campus-extract"))
+    assert run.status == "succeeded"
+    assert map_run(store, TENANT, run.run_id).status in ("succeeded", "partial")
+
+    second = _json(nexus("validate", "--cycle", "october", "--json"))
+    assert second["auto_resolved"] >= 1 and second["reopened"] >= 1
+    assert second["new"] == 0
+
+    after = {x["exception_id"]: x for x in _by_rule(nexus, "NX-SIS-DATES", "all")}
+    assert after[fixed["exception_id"]]["status"] == "auto_resolved"
+    assert after[accepted["exception_id"]]["status"] == "suppressed"
+    assert after[accepted["exception_id"]]["first_seen_run"] == first["validation_run_id"]
+    assert after[accepted["exception_id"]]["last_seen_run"] == second["validation_run_id"]
+    shown = _json(nexus("exceptions", "show", str(claimed["exception_id"]), "--json"))
+    assert shown["status"] == "open"
+    assert [h["action"] for h in shown["history"]] == ["found", "resolve", "reopened"]
+    assert shown["seen_in_runs"] == [first["validation_run_id"], second["validation_run_id"]]
+    gone = _json(nexus("exceptions", "show", str(fixed["exception_id"]), "--json"))
+    assert [h["action"] for h in gone["history"]] == ["found", "assign", "auto_resolved"]
+    assert gone["history"][-1]["validation_run_id"] == second["validation_run_id"]
+
+    trend = _json(nexus("exceptions", "trend", "--by", "layout", "--json"))["trend"]
+    assert {t["validation_run_id"] for t in trend} == {
+        first["validation_run_id"],
+        second["validation_run_id"],
+    }
+
+    # Exports: one row per active exception, with the rule and the source's natural key.
+    exported = nexus("exceptions", "export", "--format", "csv")
+    assert exported.exit_code == 0
+    table = list(csv.DictReader(io.StringIO(exported.stdout)))
+    active = _json(nexus("exceptions", "list", "--limit", "0", "--json"))["exceptions"]
+    assert len(table) == len(active) > 0
+    assert tuple(table[0]) == EXPORT_COLUMNS
+    assert {(r["rule_id"], r["record_key"]) for r in table} == {
+        (x["rule_id"], x["record_key"]) for x in active
+    }
+    xlsx = tmp_path / "exceptions.xlsx"
+    assert nexus("exceptions", "export", "--format", "xlsx", "--out", str(xlsx)).exit_code == 0
+    sheet = load_workbook(xlsx).active
+    assert [c.value for c in sheet[1]] == list(EXPORT_COLUMNS)
+    assert sheet.max_row == len(active) + 1
+
+
+def test_bad_requests_say_why_and_change_nothing(store, nexus, small, tmp_path):
+    load_district(store, small, sources=(("campus-extract", "campus-extract"),))
+    assert nexus("readiness", "--cycle", "october").exit_code == 1  # nothing validated yet
+    _json(nexus("validate", "--cycle", "october", "--json"))
+    target = _json(nexus("exceptions", "list", "--limit", "1", "--json"))["exceptions"][0]
+    eid = str(target["exception_id"])
+    for args, words in (
+        (("exceptions", "assign", eid, "janitor"), "unknown owner"),
+        (("exceptions", "suppress", eid, "--reason", "x", "--until", "2001-01-01"), "future"),
+        (("exceptions", "suppress", eid, "--reason", " ", "--until", "2099-01-01"), "reason"),
+        (("exceptions", "suppress", eid, "--reason", "x", "--until", "soon"), "not a date"),
+        (("exceptions", "show", "999999"), "no exception 999999"),
+        (("exceptions", "list", "--status", "closed"), "unknown status"),
+        (("exceptions", "export", "--format", "pdf"), "csv or xlsx"),
+        (("validate", "--cycle", "october", "--layout", "report_card"), "unknown layout"),
+    ):
+        result = nexus(*args)
+        assert result.exit_code == 1, args
+        assert words in result.stderr, (args, result.stderr)
+    again = _json(nexus("exceptions", "show", eid, "--json"))
+    assert again["status"] == "open" and [h["action"] for h in again["history"]] == ["found"]
+
+
+def test_corrections_import_and_compare_four_values(store, nexus, small, tmp_path):
+    load_district(store, small, sources=(("campus-extract", "campus-extract"),))
+    extracted = _json(
+        nexus(
+            "mosis",
+            "extract",
+            "--cycle",
+            "october",
+            "--layout",
+            "student_core",
+            "--out",
+            str(tmp_path / "mosis"),
+            "--json",
+        )
+    )
+    with (tmp_path / "mosis" / Path(extracted["file"]).name).open(newline="") as fh:
+        line = next(r for r in csv.DictReader(fh) if r["StateID"])
+    state_id = line["StateID"]
+    good = tmp_path / "dese-errors.csv"
+    good.write_text(
+        "StateID,Column,CorrectedValue,RuleID,Message\r\n"
+        f"{state_id},LastName,Corrected,STC00001,name corrected by DESE\r\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "dese-bad.csv"
+    bad.write_text("StateID,Column,CorrectedValue\r\n12,LastName,X\r\n", encoding="utf-8")
+    wrong = tmp_path / "dese-wrong.csv"
+    wrong.write_text("Student,Value\r\n1,2\r\n", encoding="utf-8")
+
+    imported = _json(
+        nexus("mosis", "corrections", "import", str(good), "--cycle", "october", "--json")
+    )
+    assert imported["rows"] == 1
+    assert (
+        _json(nexus("mosis", "corrections", "import", str(good), "--cycle", "october", "--json"))[
+            "already_imported"
+        ]
+        is True
+    )
+    refused = nexus("mosis", "corrections", "import", str(bad), "--cycle", "october")
+    assert refused.exit_code == 1 and "nothing imported" in refused.stderr
+    assert "10-digit" in refused.stderr
+    refused = nexus("mosis", "corrections", "import", str(wrong), "--cycle", "october")
+    assert refused.exit_code == 1 and "no state" in refused.stderr
+
+    compared = _json(nexus("compare", "student", state_id, "--cycle", "october", "--json"))
+    fields = {f["field"]: f for f in compared["fields"]}
+    assert compared["in_population"] is True
+    assert fields["LastName"]["correction"] == "Corrected"
+    assert fields["LastName"]["canonical"] == fields["LastName"]["extract"] == line["LastName"]
+    assert fields["LastName"]["sis"] == line["LastName"]
+    assert fields["LastName"]["sis_column"] == "campus-extract student.lastName"
+    assert fields["StateID"]["canonical"] == state_id
+    assert nexus("compare", "student", "0000000000", "--cycle", "october").exit_code == 1
