@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,7 @@ class BuildResult:
     counts: dict[str, dict[str, int]]
     skipped: dict[str, dict[str, int]]
     problems: dict[str, int] = field(default_factory=dict)  # rule -> count
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase
 
     def as_dict(self) -> dict:
         return {
@@ -78,6 +80,7 @@ class BuildResult:
             "resources": self.counts,
             "not_sent_by_rule": self.skipped,
             "problems": self.problems,
+            "seconds": self.seconds,
         }
 
 
@@ -119,6 +122,15 @@ def run_build(
 ) -> BuildResult:
     """Build, validate, write and keep the year's resources (all, or `only` these)."""
     started = datetime.now(UTC)
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[phase] = round(now - clock, 3)
+        clock = now
+
     with store.engine.connect() as conn:
         tenant = get_tenant(conn, tenant_code)
         facts = load_facts(
@@ -129,7 +141,9 @@ def run_build(
             f"tenant {tenant_code} has no county-district code: the Reporting District Code "
             "names every Missouri Ed-Fi record (set it with `nexus tenants add`)"
         )
+    lap("read_canonical")
     records, skipped = build_records(facts)
+    lap("rules_and_validation")
     known = {r.resource for r in records}
     if only:
         unknown = sorted(set(only) - known - {"courseTranscripts", "studentAssessments"})
@@ -155,6 +169,7 @@ def run_build(
     out = str(Path(out_dir).resolve()) if out_dir else None
     if out_dir:
         write_jsonl(records, Path(out_dir), built)
+    lap("write_jsonl")
     with store.engine.begin() as conn:
         build_id = conn.execute(
             edfi_builds.insert()
@@ -172,7 +187,8 @@ def run_build(
             .returning(edfi_builds.c.build_id)
         ).scalar_one()
         _store(conn, tenant.tenant_id, school_year, build_id, records, built)
-    return BuildResult(build_id, school_year, out, counts, skipped, problems)
+    lap("store")
+    return BuildResult(build_id, school_year, out, counts, skipped, problems, seconds)
 
 
 def write_jsonl(records: list[Record], out_dir: Path, built: list[str]) -> None:
