@@ -425,6 +425,9 @@ def demo(
                 "runs": {kind: run.as_dict(error_limit=20) for kind, run in result.runs},
                 "maps": {kind: m.as_dict(error_limit=20) for kind, m in result.maps},
                 "mosis": result.extract.as_dict(problem_limit=20) if result.extract else None,
+                "validation": result.validation,
+                "readiness": result.readiness,
+                "exceptions_by_owner": result.top_owners,
             }
         )
         return
@@ -467,9 +470,13 @@ def demo(
             f"MOSIS October Student Core: {x.rows:,} rows in {x.file} "
             f"({x.blocking:,} left out, see `nexus mosis runs show {x.extract_run_id}`)"
         )
+    if result.readiness:
+        cli_validation.print_readiness(result.readiness)
+    if result.top_owners is not None:
+        cli_validation.print_top_owners(result.top_owners)
     out.print(
         "next: `nexus runs list`, `nexus runs snapshot RUN students`, `nexus identity report`, "
-        "`nexus reconcile --run RUN`"
+        "`nexus reconcile --run RUN`, `nexus exceptions list --owner registrar`"
     )
 
 

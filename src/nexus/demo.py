@@ -4,7 +4,8 @@ The demo is what an operator runs first: it synthesises a district (`nexus.synth
 its tenant, ingests the district through every connector that reads what synth writes
 (Campus extracts, the Campus-shaped database over direct SQL, the OneRoster bundle), maps each
 run into the canonical model (the OneRoster people link onto the Campus people), generates the
-October Student Core MOSIS file, and returns what each step did. Run it twice: the second pass
+October Student Core MOSIS file, validates the October cycle (readiness per layout and school,
+open exceptions by owner), and returns what each step did. Run it twice: the second pass
 finds every record and canonical row unchanged, and makes the same file. Later layers add
 their steps here as they land.
 """
@@ -24,6 +25,8 @@ from nexus.store import Store
 from nexus.store.migrate import upgrade
 from nexus.store.tenants import add_tenant, find_tenant
 from nexus.synth import generate
+from nexus.validation.engine import validate
+from nexus.validation.readiness import readiness, top_by_owner
 
 DEMO_TENANT = "demo"
 
@@ -35,6 +38,11 @@ class DemoResult:
     runs: list[tuple[str, RunResult]]
     maps: list[tuple[str, MapResult]]
     extract: ExtractResult | None = None
+    # Daily readiness (validation layer): the October validation, its readiness per layout
+    # and school, and the open exceptions by owner.
+    validation: dict | None = None
+    readiness: dict | None = None
+    top_owners: list[dict] | None = None
 
 
 def run_demo(
@@ -87,4 +95,16 @@ def run_demo(
         out_dir / "mosis",
         user="demo",
     )
-    return DemoResult(district=district, out_dir=out_dir, runs=runs, maps=maps, extract=extract)
+    say("validating the October cycle (daily readiness)")
+    year = int(district["end_year"])
+    validation = validate(store, DEMO_TENANT, year, "october", user="demo")
+    return DemoResult(
+        district=district,
+        out_dir=out_dir,
+        runs=runs,
+        maps=maps,
+        extract=extract,
+        validation=validation.as_dict(),
+        readiness=readiness(store, DEMO_TENANT, year, "october"),
+        top_owners=top_by_owner(store, DEMO_TENANT, year, "october"),
+    )
