@@ -1,6 +1,7 @@
 """`nexus mosis …`: MOSIS layouts as data (`layouts`, `layout`), `spec import` of DESE's
 FileSpec pages, extracts (`extract`, `runs list|show`) and MOSIS ID assignment (`ids request`,
-`ids import`, `ids imports`); thin shells over `nexus.mosis`.
+`ids import`, `ids imports`) and a tenant's field defaults (`defaults set|unset|list`); thin
+shells over `nexus.mosis`.
 Each command loads the layouts Nexus ships for the year on first use (idempotent; a layout
 imported from DESE's pages is kept)."""
 
@@ -17,6 +18,7 @@ from rich.table import Table
 from nexus.cli_canonical import tenant_code
 from nexus.cli_common import JsonFlag, checked_store, emit_json, handles_errors, out
 from nexus.mosis import layouts as mosis_layouts
+from nexus.mosis.defaults import list_defaults, set_default, unset_default
 from nexus.mosis.extract import ExtractError, list_extract_runs, run_extract, show_extract_run
 from nexus.mosis.ids import import_ids, list_id_imports, request_ids
 from nexus.mosis.layouts import spec_import
@@ -450,4 +452,81 @@ def ids_imports_command(
             str(r["rejected"]),
             str(r["started_at"])[:19],
         )
+    out.print(table)
+
+
+defaults_app = typer.Typer(
+    help="A tenant's field defaults: the value a MOSIS field takes where canonical has none.",
+    no_args_is_help=True,
+)
+mosis_app.add_typer(defaults_app, name="defaults")
+
+
+@defaults_app.command("set")
+@handles_errors
+def defaults_set_command(
+    layout: Annotated[str, typer.Argument(help="Layout, e.g. school_calendar_header.")],
+    column: Annotated[str, typer.Argument(help="The field's column name, e.g. ExitCode.")],
+    value: Annotated[str, typer.Argument(help="The value, as it is written in the file.")],
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
+    note: Annotated[
+        str | None, typer.Option("--note", help="Why (kept in every value's trace).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set the value a field takes where its derivation gives none (a value from canonical
+    always wins)."""
+    store = checked_store()
+    made = set_default(
+        store,
+        tenant_code(store, tenant),
+        mosis_layouts.parse_school_year(year),
+        layout,
+        column,
+        value,
+        note=note,
+    )
+    if as_json:
+        emit_json(made.as_dict())
+        return
+    out.print(f"{made.layout}.{made.column_name} defaults to {made.value!r}", highlight=False)
+
+
+@defaults_app.command("unset")
+@handles_errors
+def defaults_unset_command(
+    layout: Annotated[str, typer.Argument(help="Layout.")],
+    column: Annotated[str, typer.Argument(help="The field's column name.")],
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove a field default."""
+    store = checked_store()
+    removed = unset_default(
+        store, tenant_code(store, tenant), mosis_layouts.parse_school_year(year), layout, column
+    )
+    if as_json:
+        emit_json({"layout": layout, "column_name": column, "removed": removed})
+        return
+    out.print(f"{layout}.{column}: {'removed' if removed else 'no default was set'}")
+
+
+@defaults_app.command("list")
+@handles_errors
+def defaults_list_command(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
+    as_json: JsonFlag = False,
+) -> None:
+    """The tenant's field defaults of a school year."""
+    store = checked_store()
+    found = list_defaults(store, tenant_code(store, tenant), mosis_layouts.parse_school_year(year))
+    if as_json:
+        emit_json({"defaults": [d.as_dict() for d in found]})
+        return
+    table = Table("layout", "column", "value", "set by", "set at", "note")
+    for d in found:
+        table.add_row(d.layout, d.column_name, d.value, d.set_by, str(d.set_at)[:19], d.note or "")
     out.print(table)

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from nexus.canonical import map_run
-from nexus.integration import ingest
 from nexus.errors import NexusError
+from nexus.integration import ingest
 from nexus.mosis.extract import ExtractError, run_extract
 from tests.canonical.campus_files import CALENDAR, enrollment, student, write_extract
 

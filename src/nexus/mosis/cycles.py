@@ -11,7 +11,9 @@ windows"):
   Monday of April (an assumption, named as such);
 - June: every student enrolled at any time in the year (the count date is the last day of the
   school year, June 30);
-- August: summer school (SEA, calendars); the count date is August 15, the due date.
+- August: the summer school that ends the school year (SEA, calendars): Missouri counts a
+  summer session in the school year it follows, and DESE's August cycle of 2026-27 (2027Aug)
+  is due August 15, 2027. The count date is that due date; the window runs from May 1.
 The window of a cycle runs from July 1 of the school year to its count date.
 
 Files collected outside the six cycles (`COLLECTIONS`):
@@ -135,11 +137,11 @@ def cycle_dates(
     elif cycle == "june":
         rule, found = "enrolled at any time in the year (to June 30)", date(school_year, 6, 30)
     else:
-        rule, found = "summer school, due August 15", date(start_year, 8, 15)
+        rule, found = "summer school after the year, due August 15", date(school_year, 8, 15)
     if count_date is not None:
         rule, found = "given for this extract", count_date
-    # August reports the summer before the school year: from May 1.
-    window_start = date(start_year, 7, 1) if cycle != "august" else date(start_year, 5, 1)
+    # August reports the summer that follows the regular year: from May 1.
+    window_start = date(start_year, 7, 1) if cycle != "august" else date(school_year, 5, 1)
     return CycleDates(
         cycle=cycle,
         school_year=school_year,

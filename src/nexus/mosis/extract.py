@@ -35,6 +35,7 @@ from nexus.errors import NexusError
 from nexus.integration.artifacts import keep
 from nexus.mosis import layouts as mosis_layouts
 from nexus.mosis.cycles import cycle_dates
+from nexus.mosis.defaults import field_defaults
 from nexus.mosis.derivations import (
     DERIVATIONS,
     POPULATIONS,
@@ -145,6 +146,9 @@ def run_extract(
             or tenant.county_district_code
         )
         snapshot = input_snapshot(conn, tenant.tenant_id)
+        defaults = field_defaults(conn, tenant.tenant_id, school_year, layout.name)
+        if defaults:
+            snapshot["field_defaults"] = {c: d.value for c, d in sorted(defaults.items())}
         codes = _code_sets(conn, school_year)
         partial = mosis_layouts.partial_code_sets(school_year)
     if layout_name not in POPULATIONS:
@@ -190,7 +194,7 @@ def run_extract(
         ).scalar_one()
     work = _Work(store, tenant.tenant_id)
     try:
-        result = work.run(run_id, layout, ctx, codes, out_dir, partial)
+        result = work.run(run_id, layout, ctx, codes, out_dir, partial, defaults)
     except (duckdb.Error, sa.exc.SQLAlchemyError, OSError) as exc:
         with store.engine.begin() as conn:
             conn.execute(
@@ -273,6 +277,7 @@ class _Work:
         codes: dict,
         out_dir: Path,
         partial: frozenset[str] = frozenset(),
+        defaults: dict | None = None,
     ):
         subject_type, subject_key, order_by = POPULATIONS[layout.name](
             self.db, ctx, CanonicalReader(self._load)
@@ -299,6 +304,14 @@ class _Work:
                 expr, rule, source = d.sql, d.rule, d.source
                 for key, literal in constants.items():
                     expr = expr.replace(key, literal)
+            given = (defaults or {}).get(f.header)
+            if given is not None and collected_in(f, cycle_code, seen):
+                expr = f"coalesce(({expr}), {_lit(given.value)})"
+                rule = (
+                    f"{rule}; else the tenant's default {given.value!r} (set by {given.set_by} "
+                    f"on {given.set_at:%Y-%m-%d}{': ' + given.note if given.note else ''})"
+                )
+                source = f"{source} | reporting.mosis_field_defaults"
             column = f"f{f.field_order}"
             selects.append(f"CAST(({expr}) AS VARCHAR) AS {column}")
             traces.append((f, d.name if d else None, rule, source))

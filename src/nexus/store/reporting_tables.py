@@ -209,3 +209,21 @@ mosis_id_imports = sa.Table(
     sa.PrimaryKeyConstraint("tenant_id", "import_id"),
     schema="reporting",
 )
+
+# A tenant's default for one field of one layout and school year (`nexus mosis defaults`):
+# written where the field's derivation gives no value (a source that does not hold it, e.g. the
+# board's calendar adoption date), and named in the value's trace and the run's input.
+mosis_field_defaults = sa.Table(
+    "mosis_field_defaults",
+    metadata,
+    _tenant(),
+    sa.Column("school_year", sa.Integer, nullable=False),
+    sa.Column("layout", sa.String(60), nullable=False),
+    sa.Column("column_name", sa.String(100), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("set_by", sa.String(200), nullable=False),
+    sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "school_year", "layout", "column_name"),
+    schema="reporting",
+)

@@ -105,7 +105,7 @@ def load_enrollments(canonical: CanonicalReader, tenant_id: int, school_year: in
         "enr_all",
         "SELECT e.enrollment_id, e.person_id, e.grade_level, e.entry_date, e.exit_date, "
         "e.service_type, e.resident_district, e.state_exclude, e.no_show, s.school_code, "
-        "c.state_exclude AS calendar_exclude FROM education.enrollments e "
+        "c.state_exclude AS calendar_exclude, c.summer_school FROM education.enrollments e "
         "LEFT JOIN education.schools s ON s.tenant_id = e.tenant_id AND s.school_id = e.school_id "
         "LEFT JOIN education.calendars c ON c.tenant_id = e.tenant_id "
         f"AND c.calendar_id = e.calendar_id WHERE e.tenant_id = {t} AND e.school_year = {y}",
@@ -117,6 +117,7 @@ def load_enrollments(canonical: CanonicalReader, tenant_id: int, school_year: in
             "state_exclude": "BOOLEAN",
             "no_show": "BOOLEAN",
             "calendar_exclude": "BOOLEAN",
+            "summer_school": "BOOLEAN",
         },
     )
 

@@ -4,7 +4,8 @@ Population (one record per student per district per cycle):
 - October, February, April: students enrolled on the count date;
 - December: students enrolled on December's count date who have an IEP then (the child count);
 - June: every student enrolled at any time in the year;
-leaving out state-excluded enrollments, no-shows and excluded calendars. Where a student has
+leaving out state-excluded enrollments, no-shows, excluded calendars and summer-school
+calendars (summer school is reported in SEA and the summer files). Where a student has
 several enrollments that qualify, the primary one wins (service type P, then S, then N), then
 the latest start. Program flags, grade and residency are read as of the count date (June: at
 any time in the year).
@@ -39,7 +40,7 @@ def student_core_population(
         "SELECT e.enrollment_id, e.person_id, e.school_year, e.grade_level, e.entry_date, "
         "e.exit_date, e.service_type, e.fte, e.resident_district, e.residency_status, "
         "e.state_exclude, e.no_show, e.key_scope, s.school_code, "
-        "c.state_exclude AS calendar_exclude FROM education.enrollments e "
+        "c.state_exclude AS calendar_exclude, c.summer_school FROM education.enrollments e "
         "LEFT JOIN education.schools s ON s.tenant_id = e.tenant_id AND s.school_id = e.school_id "
         "LEFT JOIN education.calendars c ON c.tenant_id = e.tenant_id "
         f"AND c.calendar_id = e.calendar_id WHERE e.tenant_id = {t} AND e.school_year = {y}",
@@ -53,6 +54,7 @@ def student_core_population(
             "state_exclude": "BOOLEAN",
             "no_show": "BOOLEAN",
             "calendar_exclude": "BOOLEAN",
+            "summer_school": "BOOLEAN",
         },
     )
     canonical.load(
@@ -131,7 +133,7 @@ def student_core_population(
                        e.entry_date DESC, e.enrollment_id DESC) AS pick
           FROM enr e
           WHERE NOT coalesce(e.state_exclude, false) AND NOT coalesce(e.no_show, false)
-            AND NOT coalesce(e.calendar_exclude, false)
+            AND NOT coalesce(e.calendar_exclude, false) AND NOT coalesce(e.summer_school, false)
             AND e.entry_date <= DATE '{end}'
             AND (e.exit_date IS NULL OR e.exit_date >= DATE '{start}') {school}
         ), c AS (SELECT * FROM cand WHERE pick = 1)

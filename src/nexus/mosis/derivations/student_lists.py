@@ -17,8 +17,8 @@ student item numbering 050-105, from one population helper (`enrolled_students`)
   result's scale score. Verbal, math and science/technical skills have no canonical source:
   blank (optional).
 
-The chosen enrollment (school, grade) is Student Core's: on the count date (whole year:
-any time), primary first, then the latest start.
+The chosen enrollment (school, grade) is Student Core's: a regular (not summer-school)
+enrollment on the count date (whole year: any time), primary first, then the latest start.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def enrolled_students(
               ORDER BY CASE e.service_type WHEN 'P' THEN 0 WHEN 'S' THEN 1 ELSE 2 END,
                        e.entry_date DESC, e.enrollment_id DESC) AS pick
           FROM enr e
-          WHERE e.entry_date <= DATE '{end}'
+          WHERE NOT coalesce(e.summer_school, false) AND e.entry_date <= DATE '{end}'
             AND (e.exit_date IS NULL OR e.exit_date >= DATE '{start}')
         )
         SELECT e.person_id, e.school_code, e.grade_level, {STUDENT_COLUMNS}

@@ -1,4 +1,4 @@
-"""reporting: MOSIS ID response imports (issue 5, item 4)
+"""reporting: MOSIS ID response imports, tenants' field defaults (issue 5)
 
 Revision ID: 0010
 Revises: 0009
@@ -38,8 +38,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "import_id", name=op.f("pk_mosis_id_imports")),
         schema="reporting",
     )
+    op.create_table(
+        "mosis_field_defaults",
+        sa.Column("tenant_id", sa.BigInteger(), nullable=False),
+        sa.Column("school_year", sa.Integer(), nullable=False),
+        sa.Column("layout", sa.String(length=60), nullable=False),
+        sa.Column("column_name", sa.String(length=100), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("set_by", sa.String(length=200), nullable=False),
+        sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "tenant_id",
+            "school_year",
+            "layout",
+            "column_name",
+            name=op.f("pk_mosis_field_defaults"),
+        ),
+        schema="reporting",
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("mosis_field_defaults", schema="reporting")
     op.drop_table("mosis_id_imports", schema="reporting")
     op.execute(sa.schema.DropSequence(sa.Sequence("mosis_id_import_seq", schema="reporting")))
