@@ -297,3 +297,44 @@ def test_build_one_resource_only(nexus, district, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert list(json.loads(result.stdout)["resources"]) == ["studentAssessments"]
     assert not (tmp_path / "courseTranscripts.jsonl").exists()
+
+
+def test_invalid_records_are_exceptions_in_the_validation_ledger(nexus, store, district, tmp_path):
+    result, built = build(nexus, tmp_path)
+    assert built["exceptions"]["new"] == len(lines(tmp_path / "problems.jsonl"))
+    listed = json.loads(
+        nexus("exceptions", "list", "--layout", "edfi:courseTranscripts", "--json").stdout
+    )["exceptions"]
+    mine = [e for e in listed if e["record_key"] == "campus/t-103"]
+    assert {e["rule_id"] for e in mine} >= {
+        "EDFI-missing_state_id",
+        "EDFI-schema",
+        "EDFI-unresolved_reference",
+    }
+    assert {e["severity"] for e in mine if e["rule_id"] != "EDFI-missouri_required"} == {"blocking"}
+    assert all(e["cycle"] == "edfi" and e["entity_type"] == "courseTranscripts" for e in mine)
+    # Built again unchanged: the same exceptions, none new.
+    result, again = build(nexus, tmp_path)
+    assert again["exceptions"]["new"] == 0
+    # The student gets a state id: the transcript is valid, its exceptions resolve themselves.
+    with store.engine.begin() as conn:
+        conn.execute(
+            ct.person_identifiers.insert().values(
+                tenant_id=district,
+                key_scope="campus",
+                source_key="103",
+                person_kind="student",
+                identifier_type="mosis_state_id",
+                authority="DESE",
+                value="1000000103",
+                source_system_id=1,
+                valid_from_run=1,
+            )
+        )
+    result, fixed = build(nexus, tmp_path)
+    assert fixed["resources"]["courseTranscripts"]["invalid"] == 0
+    assert fixed["exceptions"]["auto_resolved"] >= 3
+    active = json.loads(
+        nexus("exceptions", "list", "--layout", "edfi:courseTranscripts", "--json").stdout
+    )["exceptions"]
+    assert not [e for e in active if e["rule_id"] == "EDFI-missing_state_id"]

@@ -3,7 +3,8 @@ validated, written as JSONL per resource and kept in `edfi.records` for the send
 
 A build replaces the tenant's records of the year for the resources it builds; a record that
 is no longer built is what the next send deletes from the ODS. Invalid records are kept (with
-`valid` false) and their problems go to `edfi.record_problems`; they are never dropped silently.
+`valid` false) and their problems go to `edfi.record_problems` and, as exceptions, to the
+validation ledger (`edfi/ledger.py`); they are never dropped silently.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from nexus.edfi import edorgs, resources, schema
 from nexus.edfi.assessments import AssessmentBuilder
 from nexus.edfi.errors import EdfiError
 from nexus.edfi.facts import load_facts
+from nexus.edfi.ledger import record_exceptions
 from nexus.edfi.records import Record, canonical_json, digest
 from nexus.edfi.transcripts import TranscriptBuilder
 from nexus.store import Store
@@ -70,6 +72,7 @@ class BuildResult:
     skipped: dict[str, dict[str, int]]
     problems: dict[str, int] = field(default_factory=dict)  # rule -> count
     seconds: dict[str, float] = field(default_factory=dict)  # per phase
+    ledger: dict = field(default_factory=dict)  # the validation run that took the problems
 
     def as_dict(self) -> dict:
         return {
@@ -81,6 +84,7 @@ class BuildResult:
             "not_sent_by_rule": self.skipped,
             "problems": self.problems,
             "seconds": self.seconds,
+            "exceptions": self.ledger,
         }
 
 
@@ -170,6 +174,7 @@ def run_build(
     if out_dir:
         write_jsonl(records, Path(out_dir), built)
     lap("write_jsonl")
+    user = os.environ.get("NEXUS_USER") or getpass.getuser()
     with store.engine.begin() as conn:
         build_id = conn.execute(
             edfi_builds.insert()
@@ -177,7 +182,7 @@ def run_build(
                 tenant_id=tenant.tenant_id,
                 school_year=school_year,
                 resources=only,
-                started_by=os.environ.get("NEXUS_USER") or getpass.getuser(),
+                started_by=user,
                 started_at=started,
                 ended_at=datetime.now(UTC),
                 out_dir=out,
@@ -187,8 +192,12 @@ def run_build(
             .returning(edfi_builds.c.build_id)
         ).scalar_one()
         _store(conn, tenant.tenant_id, school_year, build_id, records, built)
-    lap("store")
-    return BuildResult(build_id, school_year, out, counts, skipped, problems, seconds)
+        lap("store")
+        ledger = record_exceptions(
+            conn, tenant.tenant_id, school_year, build_id, records, built, user
+        )
+    lap("exceptions")
+    return BuildResult(build_id, school_year, out, counts, skipped, problems, seconds, ledger)
 
 
 def write_jsonl(records: list[Record], out_dir: Path, built: list[str]) -> None:
