@@ -223,3 +223,43 @@ def test_missouri_extension_shape_is_isolated_and_omits_empty_fields():
     }
     assert fields["sort"] == "101"
     assert set(ext) == {"_ext"} and set(ext["_ext"]) == {EXTENSION}
+
+
+def test_the_fast_schema_check_agrees_with_jsonschema():
+    from jsonschema import Draft4Validator
+
+    cases = {
+        "students": [
+            STUDENT,
+            {**STUDENT, "birthDate": None},
+            {**STUDENT, "birthDate": "2010-13-01"},
+            {**STUDENT, "firstName": 5},
+            {**STUDENT, "firstName": "x" * 76},
+            {k: v for k, v in STUDENT.items() if k != "lastSurname"},
+        ],
+        "courses": [
+            COURSE,
+            {**COURSE, "numberOfParts": 1.5},
+            {**COURSE, "numberOfParts": True},
+            {**COURSE, "identificationCodes": [{"identificationCode": "x"}]},
+            {**COURSE, "identificationCodes": "x"},
+            {**COURSE, "courseCode": ""},
+        ],
+        "courseTranscripts": [
+            TRANSCRIPT,
+            {**TRANSCRIPT, "earnedCredits": -0.5},
+            {**TRANSCRIPT, "earnedCredits": "1"},
+            {**TRANSCRIPT, "earnedCredits": 1000000},
+            {**TRANSCRIPT, "_ext": {"mo": {"x": None}}},
+            {**TRANSCRIPT, "courseReference": {"courseCode": "1"}},
+        ],
+        "studentAcademicRecords": [SAR, {**SAR, "schoolYearTypeReference": {"schoolYear": "2027"}}],
+    }
+    for resource, payloads in cases.items():
+        full = Draft4Validator(
+            schema._inline(schema.resource_schema(resource)), format_checker=schema._formats()
+        )
+        for payload in payloads:
+            expected = not list(full.iter_errors(payload))
+            assert schema.conforms(schema._inlined(resource), payload) == expected, payload
+            assert (schema.schema_errors(resource, payload) == []) == expected

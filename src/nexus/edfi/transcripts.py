@@ -84,32 +84,53 @@ def resolve_course_reference(
     `ods_courses` is keyed by (school code, course number); `school_rank` gives each school's
     Campus schoolID for the "highest schoolID" tie-break. None = case 6: do not send, no error.
     """
-    if not course_number:
-        return None
-    ods_schools = {school for school, _ in ods_courses}
-    at = ods_courses.get
-    if transcript_school in ods_schools:
-        if (found := at((transcript_school, course_number))) is not None:
-            # 1: the transcript's school and course are in the ODS (the enrolled school);
-            # 2: ... in the ODS but not the enrolled school: report them as they are.
-            case = 1 if transcript_school == enrolled_school else 2
-            return CourseMatch(case, transcript_school, found)
-        if enrolled_school and (found := at((enrolled_school, course_number))) is not None:
-            # 3: the school is in the ODS, the course number matches the enrolled school.
-            return CourseMatch(3, enrolled_school, found)
-    elif enrolled_school and (found := at((enrolled_school, course_number))) is not None:
-        # 4: the school is not in the ODS; the course number matches the enrolled school.
-        return CourseMatch(4, enrolled_school, found)
-    others = sorted(
-        (school for school, number in ods_courses if number == course_number),
-        key=lambda s: (school_rank.get(s, -1), s),
+    return CourseLadder(ods_courses, school_rank).resolve(
+        transcript_school, course_number, enrolled_school
     )
-    if others:
-        # 5: the course number matches other schools: the one with the highest schoolID.
-        # (Also used, UNVERIFIED, when the transcript's school is in the ODS but neither it
-        # nor the enrolled school offers the course: the seed does not name that case.)
-        return CourseMatch(5, others[-1], ods_courses[(others[-1], course_number)])
-    return None  # 6: no course with that number in the district: do not send, no error
+
+
+class CourseLadder:
+    """The year's ODS courses indexed once for `resolve` (see `resolve_course_reference`)."""
+
+    def __init__(
+        self, ods_courses: Mapping[tuple[str, str], Course], school_rank: Mapping[str, int]
+    ):
+        self.courses = ods_courses
+        self.schools = {school for school, _ in ods_courses}
+        by_number: dict[str, list[str]] = {}
+        for school, number in ods_courses:
+            by_number.setdefault(number, []).append(school)
+        # For case 5: per course number, the school with the highest schoolID.
+        self.highest = {
+            number: max(schools, key=lambda s: (school_rank.get(s, -1), s))
+            for number, schools in by_number.items()
+        }
+
+    def resolve(
+        self, transcript_school: str | None, course_number: str | None, enrolled_school: str | None
+    ) -> CourseMatch | None:
+        if not course_number:
+            return None
+        at = self.courses.get
+        if transcript_school in self.schools:
+            if (found := at((transcript_school, course_number))) is not None:
+                # 1: the transcript's school and course are in the ODS (the enrolled school);
+                # 2: ... in the ODS but not the enrolled school: report them as they are.
+                case = 1 if transcript_school == enrolled_school else 2
+                return CourseMatch(case, transcript_school, found)
+            if enrolled_school and (found := at((enrolled_school, course_number))) is not None:
+                # 3: the school is in the ODS, the course number matches the enrolled school.
+                return CourseMatch(3, enrolled_school, found)
+        elif enrolled_school and (found := at((enrolled_school, course_number))) is not None:
+            # 4: the school is not in the ODS; the course number matches the enrolled school.
+            return CourseMatch(4, enrolled_school, found)
+        school = self.highest.get(course_number)
+        if school is not None:
+            # 5: the course number matches other schools: the one with the highest schoolID.
+            # (Also used, UNVERIFIED, when the transcript's school is in the ODS but neither it
+            # nor the enrolled school offers the course: the seed does not name that case.)
+            return CourseMatch(5, school, self.courses[(school, course_number)])
+        return None  # 6: no course with that number in the district: do not send, no error
 
 
 # --- courseAttemptResultDescriptor --------------------------------------------------------------
@@ -310,6 +331,7 @@ class TranscriptBuilder:
             for s in facts.schools.values()
             if s.school_code
         }
+        self.ladder = CourseLadder(self.ods_courses, self.school_rank)
         self.course_sections: dict[int, list[int]] = {}
         for s in facts.sections.values():
             self.course_sections.setdefault(s.course_id, []).append(s.section_id)
