@@ -388,6 +388,7 @@ class _Evaluator:
         )
         self.own = {r.rule_id: r for r in own}
         self.findings: list[Finding] = []
+        self._extras: set[str] = set()
         self.row_counts: dict[tuple[str, str], int] = {}
         self._base_loaded = False
 
@@ -422,12 +423,14 @@ class _Evaluator:
             .replace("$year_start", f"{y - 1}-07-01")
             .replace("$year_end", f"{y}-06-30")
             .replace("$count_date", self.dates.count_date.isoformat())
+            .replace("$cycle", self.dates.cycle)
         )
 
     # --- layouts -----------------------------------------------------------------------------
     def layout(self, layout, ctx: ExtractContext, dese: list[Rule]) -> None:
         self._base()
         subject_type, fields = self.work.derive(layout, ctx)
+        self._keep_population(layout)
         cycle_code = mosis_layouts.cycle_code(ctx.dates.cycle)
         for school, rows in self.db.execute(
             f"SELECT coalesce(school_code, '{NO_SCHOOL}'), count(*) FROM vals GROUP BY 1"
@@ -638,6 +641,14 @@ class _Evaluator:
             )
         self._cross_cycle(layout, fields, subject_type)
 
+    def _keep_population(self, layout) -> None:
+        """Who Student Core reports this cycle, for the SIS-versus-MOSIS population rules."""
+        if layout.name == "student_core":
+            self.db.execute(
+                "CREATE OR REPLACE TABLE core_people AS SELECT DISTINCT person_id FROM vals "
+                "WHERE person_id IS NOT NULL"
+            ).fetchall()
+
     def _cross_cycle(self, layout, fields, subject_type: str) -> None:
         rules = [r for r in self.own.values() if r.kind == "cross_cycle"]
         if layout.name != "student_core" or not rules:
@@ -794,13 +805,42 @@ class _Evaluator:
             "AND e.key_scope IN (SELECT key_scope FROM sis_scope) GROUP BY 1"
         ).fetchall():
             self.row_counts[(SIS, school)] = rows
+        have = {
+            x[0]
+            for x in self.db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        }
+        if "core_people" in have:
+            self._last_extract_people()
         for r in self.own.values():
             if r.layout != SIS:
                 continue
+            needs = set(r.spec.get("needs") or ())
+            if needs - have - {"last_extract_people"} or (
+                "last_extract_people" in needs and "last_extract_people" not in self._extras
+            ):
+                continue  # e.g. validating the SIS alone: no Student Core to compare with
             if r.kind == "sql":
                 self._sql_rule(r)
             elif r.kind == "source_code":
                 self._source_rule(r)
+
+    def _last_extract_people(self) -> None:
+        """The people of the newest Student Core file of this cycle (`last_extract_people`)."""
+        t = self.work.tenant_id
+        self.work.load_sql(
+            "last_extract_people",
+            "SELECT r.extract_run_id, CAST(r.subject_key AS BIGINT) AS person_id "
+            "FROM reporting.mosis_extract_rows r WHERE r.tenant_id = "
+            f"{t} AND r.status = 'written' AND r.subject_type = 'student' "
+            "AND r.extract_run_id = (SELECT max(extract_run_id) FROM reporting.mosis_extract_runs "
+            f"WHERE tenant_id = {t} AND school_year = {int(self.school_year)} "
+            f"AND cycle = {lit(self.dates.cycle)} AND layout = 'student_core' "
+            "AND status = 'succeeded' AND school_code IS NULL)",
+            {"extract_run_id": "BIGINT", "person_id": "BIGINT"},
+        )
+        self._extras.add("last_extract_people")
 
     def _sql_rule(self, r: Rule) -> None:
         for table in r.spec.get("tables") or []:

@@ -30,7 +30,7 @@ WORK_MEMORY_LIMIT = os.environ.get("NEXUS_WORK_MEMORY", "1GB")
 # Lineage columns a rule never needs: not loaded.
 _SKIP = {"row_hash", "ingestion_run_id"}
 # Work-area tables shared by every layout and rule (see derive()).
-KEEP = {"sis_scope", "person_sis"}
+KEEP = {"sis_scope", "person_sis", "core_people"}
 
 
 def lit(value: object) -> str:
