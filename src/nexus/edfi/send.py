@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
+import pyarrow as pa
 import sqlalchemy as sa
 
 from nexus.edfi import schema
@@ -31,6 +32,7 @@ from nexus.edfi.client import ApiSettings, OdsApi, Outcome
 from nexus.edfi.errors import EdfiError
 from nexus.integration import sources
 from nexus.store import Store
+from nexus.store.bulk import bulk_load
 from nexus.store.edfi_tables import edfi_builds, edfi_records, edfi_send_log, edfi_sends
 from nexus.store.tenants import get_tenant
 
@@ -360,4 +362,24 @@ class _Sender:
                     )
                 )
             if rows:
-                conn.execute(log.insert(), rows)
+                bulk_load(conn, log, pa.Table.from_pylist(rows, _LOG_SCHEMA))
+
+
+_LOG_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.int64()),
+        ("connection", pa.string()),
+        ("school_year", pa.int32()),
+        ("resource", pa.string()),
+        ("record_key", pa.string()),
+        ("natural_key", pa.string()),
+        ("key_hash", pa.string()),
+        ("payload_hash", pa.string()),
+        ("server_id", pa.string()),
+        ("status_code", pa.int32()),
+        ("outcome", pa.string()),
+        ("message", pa.string()),
+        ("send_id", pa.int64()),
+        ("sent_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
