@@ -27,8 +27,6 @@ from nexus.store.canonical_tables import (
 from nexus.store.tenants import find_tenant
 
 YEAR = 2027
-FIRST_DAY = date(2026, 8, 20)
-COUNT_DATE = date(2026, 9, 30)  # last Wednesday of September 2026
 RACES = {
     "white": "race_white",
     "black": "race_black_african_american",
@@ -39,8 +37,12 @@ RACES = {
 
 
 class District:
-    def __init__(self, conn: sa.Connection, tenant_code: str = "demo", run: int = 1) -> None:
+    def __init__(
+        self, conn: sa.Connection, tenant_code: str = "demo", run: int = 1, year: int = YEAR
+    ) -> None:
         self.conn = conn
+        self.year = year
+        self.first_day = date(year - 1, 8, 20)
         self.tenant_id = find_tenant(conn, tenant_code).tenant_id
         self.run = run
         self._ids = itertools.count(1)
@@ -60,21 +62,28 @@ class District:
         }
 
     def school(self, code: str) -> int:
-        school_id = next(self._ids)
-        calendar_id = next(self._ids)
-        self.conn.execute(
-            schools.insert().values(
-                **self._lineage(), school_id=school_id, school_code=code, name=f"School {code}"
+        """The school with this code (made on first use) and its calendar for the year."""
+        school_id = self.conn.execute(
+            sa.select(schools.c.school_id).where(
+                schools.c.tenant_id == self.tenant_id, schools.c.school_code == code
             )
-        )
+        ).scalar()
+        if school_id is None:
+            school_id = next(self._ids)
+            self.conn.execute(
+                schools.insert().values(
+                    **self._lineage(), school_id=school_id, school_code=code, name=f"School {code}"
+                )
+            )
+        calendar_id = next(self._ids)
         self.conn.execute(
             calendars.insert().values(
                 **self._lineage(),
                 calendar_id=calendar_id,
                 school_id=school_id,
-                school_year=YEAR,
-                start_date=FIRST_DAY,
-                end_date=date(2027, 5, 28),
+                school_year=self.year,
+                start_date=self.first_day,
+                end_date=date(self.year, 5, 28),
             )
         )
         self.schools[code] = (school_id, calendar_id)
@@ -114,7 +123,7 @@ class District:
         person_id: int,
         code: str,
         grade: str,
-        entry: date = FIRST_DAY,
+        entry: date | None = None,
         exit: date | None = None,
         exit_code: str | None = None,
         entry_code: str = "R101",
@@ -127,9 +136,9 @@ class District:
                 person_id=person_id,
                 school_id=school_id,
                 calendar_id=calendar_id,
-                school_year=YEAR,
+                school_year=self.year,
                 grade_level=grade,
-                entry_date=entry,
+                entry_date=entry or self.first_day,
                 entry_code=entry_code,
                 exit_date=exit,
                 exit_code=exit_code,
@@ -140,7 +149,7 @@ class District:
     def attend(self, person_id: int, code: str, days: list[tuple[int, int]]) -> None:
         """One attendance row per (present minutes, absent minutes), on consecutive dates."""
         _, calendar_id = self.schools[code]
-        day = self._day.get(person_id, date(2026, 9, 1))
+        day = self._day.get(person_id, date(self.year - 1, 9, 1))
         rows = []
         for present, absent in days:
             rows.append(
@@ -163,10 +172,10 @@ class District:
             program_participation.insert().values(
                 **self._lineage(),
                 person_id=person_id,
-                school_year=YEAR,
+                school_year=self.year,
                 program=program,
                 status_code=status,
-                begin_date=FIRST_DAY,
+                begin_date=self.first_day,
             )
         )
 
@@ -239,7 +248,7 @@ class District:
                 administration_date=date(2027, 4, 14),
                 grade_when_assessed="05",
                 performance_level=level,
-                school_year=YEAR,
+                school_year=self.year,
             )
         )
 
@@ -253,7 +262,7 @@ class District:
                 position_code=position,
                 is_teacher=position == "60",
                 fte=fte,
-                start_date=FIRST_DAY,
+                start_date=self.first_day,
             )
         )
         return person_id

@@ -161,9 +161,9 @@ def _problems(conn: sa.Connection, tenant_id: int) -> int:
             items = json.loads(problems) if isinstance(problems, str) else problems
             for item in items or []:
                 field = str(item.get("field") or item.get("column") or "-")[:200]
-                problem = str(item.get("rule") or item.get("code") or item.get("message") or "-")[
-                    :200
-                ]
+                severity = item.get("severity") or "problem"
+                message = item.get("message") or item.get("rule") or "-"
+                problem = f"{severity}: {message}"[:200]
                 counts[(field, problem)] += 1
         if counts:
             conn.execute(
