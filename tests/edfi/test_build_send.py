@@ -176,6 +176,11 @@ def test_a_400_is_remembered_and_not_resent_until_the_payload_changes(
     assert sum(r["posted"] for r in second["resources"].values()) == 0
     status = json.loads(nexus("edfi", "status", "--year", "2027", "--json").stdout)
     assert {r["resource"]: r["failed"] for r in status["resources"]}["students"] == 1
+    # The refusals are exceptions in the ledger, with the server's message.
+    ledger = json.loads(nexus("exceptions", "list", "--layout", "edfi-send", "--json").stdout)
+    refusals = {(e["entity_type"], e["rule_id"]) for e in ledger["exceptions"]}
+    assert ("students", "EDFI-server-400") in refusals
+    assert any(e["message"] == "injected 400" for e in ledger["exceptions"])
     # The failed student's payload changes (a new first name): it is sent again.
     with store.engine.begin() as conn:
         failed_key = conn.execute(
@@ -196,6 +201,9 @@ def test_a_400_is_remembered_and_not_resent_until_the_payload_changes(
     resent = sum(r["posted"] for name, r in third["resources"].items() if name != "students")
     assert resent == dependants
     assert result.exit_code == 0
+    assert third["exceptions"]["auto_resolved"] == 1 + dependants
+    ledger = json.loads(nexus("exceptions", "list", "--layout", "edfi-send", "--json").stdout)
+    assert ledger["exceptions"] == []
 
 
 def test_natural_key_change_is_delete_then_post_and_removed_records_are_deleted(

@@ -8,6 +8,10 @@ no longer finds is auto-resolved. Rules are `EDFI-<rule>` (EDFI-schema, EDFI-unk
 EDFI-unresolved_reference, EDFI-missouri_required, ...); an `error` problem is `blocking`
 (the record is not sent), a `warning` is `warning`. Owner: the data office.
 `edfi.record_problems` keeps the same problems per build.
+
+Each send likewise folds the records the server refuses (the send log's `failed` rows: 400,
+409, 403, ...) into layout `edfi-send` as `EDFI-server-<status>` with the server's message, so
+a refusal is worked like any exception and resolves itself once the record is accepted.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from nexus.edfi.records import Record
+from nexus.store.edfi_tables import edfi_send_log
 from nexus.store.validation_tables import validation_runs
 from nexus.validation.catalog import Rule
 from nexus.validation.engine import Finding
@@ -31,6 +36,109 @@ def layout_of(resource: str) -> str:
     return f"edfi:{resource}"
 
 
+SEND_LAYOUT = "edfi-send"
+
+
+def _start_run(
+    conn, tenant_id: int, school_year: int, layouts: list[str], snapshot: dict, user: str
+) -> int:
+    return conn.execute(
+        validation_runs.insert()
+        .values(
+            tenant_id=tenant_id,
+            school_year=school_year,
+            cycle=CYCLE,
+            layouts=layouts,
+            count_date=None,
+            input_snapshot=snapshot,
+            status="running",
+            started_by=user,
+            started_at=datetime.now(UTC),
+        )
+        .returning(validation_runs.c.validation_run_id)
+    ).scalar_one()
+
+
+def _finish_run(conn, tenant_id: int, run_id: int, counts: dict) -> dict:
+    conn.execute(
+        validation_runs.update()
+        .where(
+            validation_runs.c.tenant_id == tenant_id,
+            validation_runs.c.validation_run_id == run_id,
+        )
+        .values(
+            status="succeeded",
+            found=counts["found"],
+            new=counts["new"],
+            auto_resolved=counts["auto_resolved"],
+            ended_at=datetime.now(UTC),
+        )
+    )
+    return {"validation_run_id": run_id, **counts}
+
+
+def record_send_failures(
+    conn: sa.Connection,
+    tenant_id: int,
+    school_year: int,
+    connection: str,
+    send_id: int,
+    user: str,
+) -> dict:
+    """Fold the records the server refuses (per the send log, after this send) into the
+    ledger; those it has since accepted are auto-resolved."""
+    log = edfi_send_log
+    run_id = _start_run(
+        conn,
+        tenant_id,
+        school_year,
+        [SEND_LAYOUT],
+        {"edfi_send_id": send_id, "connection": connection},
+        user,
+    )
+    rules: dict[int, Rule] = {}
+    findings = []
+    for row in conn.execute(
+        sa.select(log).where(
+            log.c.tenant_id == tenant_id,
+            log.c.school_year == school_year,
+            log.c.connection == connection,
+            log.c.outcome == "failed",
+        )
+    ):
+        status = int(row.status_code or 0)
+        rule = rules.get(status)
+        if rule is None:
+            rule = rules[status] = Rule(
+                rule_id=f"EDFI-server-{status}",
+                origin="nexus",
+                layout=SEND_LAYOUT,
+                kind="edfi",
+                severity="blocking",
+                owner=OWNER,
+                title=f"The Ed-Fi ODS/API refused the record ({status})",
+                message=row.message or f"HTTP {status}",
+            )
+        findings.append(
+            Finding(
+                rule=rule,
+                layout=SEND_LAYOUT,
+                entity_type=row.resource,
+                record_key=row.record_key,
+                field="-",
+                message=row.message or f"HTTP {status}",
+                severity="blocking",
+                owner=OWNER,
+                current_value=row.natural_key[:2000],
+                record_id=row.record_key,
+                source_entity=row.resource,
+                trace={"edfi_send_id": row.send_id, "connection": connection},
+            )
+        )
+    counts = merge(conn, tenant_id, run_id, school_year, CYCLE, [SEND_LAYOUT], findings, user)
+    return _finish_run(conn, tenant_id, run_id, counts)
+
+
 def record_exceptions(
     conn: sa.Connection,
     tenant_id: int,
@@ -42,22 +150,7 @@ def record_exceptions(
 ) -> dict:
     """Fold this build's problems into the ledger; returns the run id and its counts."""
     layouts = [layout_of(r) for r in resources]
-    started = datetime.now(UTC)
-    run_id = conn.execute(
-        validation_runs.insert()
-        .values(
-            tenant_id=tenant_id,
-            school_year=school_year,
-            cycle=CYCLE,
-            layouts=layouts,
-            count_date=None,
-            input_snapshot={"edfi_build_id": build_id},
-            status="running",
-            started_by=user,
-            started_at=started,
-        )
-        .returning(validation_runs.c.validation_run_id)
-    ).scalar_one()
+    run_id = _start_run(conn, tenant_id, school_year, layouts, {"edfi_build_id": build_id}, user)
     rules: dict[tuple[str, str, str], Rule] = {}
     findings: list[Finding] = []
     for record in records:
@@ -93,18 +186,4 @@ def record_exceptions(
                 )
             )
     counts = merge(conn, tenant_id, run_id, school_year, CYCLE, layouts, findings, user)
-    conn.execute(
-        validation_runs.update()
-        .where(
-            validation_runs.c.tenant_id == tenant_id,
-            validation_runs.c.validation_run_id == run_id,
-        )
-        .values(
-            status="succeeded",
-            found=counts["found"],
-            new=counts["new"],
-            auto_resolved=counts["auto_resolved"],
-            ended_at=datetime.now(UTC),
-        )
-    )
-    return {"validation_run_id": run_id, **counts}
+    return _finish_run(conn, tenant_id, run_id, counts)

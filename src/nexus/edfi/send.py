@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from nexus.edfi import schema
 from nexus.edfi.client import ApiSettings, OdsApi, Outcome
 from nexus.edfi.errors import EdfiError
+from nexus.edfi.ledger import record_send_failures
 from nexus.integration import sources
 from nexus.store import Store
 from nexus.store.bulk import bulk_load
@@ -64,6 +65,7 @@ class SendResult:
     requests: int = 0
     retried: int = 0
     tokens: int = 0
+    exceptions: dict = field(default_factory=dict)  # the ledger run of the refused records
 
     def as_dict(self) -> dict:
         return {
@@ -74,6 +76,7 @@ class SendResult:
             "requests": self.requests,
             "retried": self.retried,
             "tokens": self.tokens,
+            "exceptions": self.exceptions,
         }
 
     @property
@@ -155,6 +158,15 @@ def run_send(
     )
     result.status = status
     _finish(store, tenant.tenant_id, send_id, status, None, result)
+    with store.engine.begin() as conn:
+        result.exceptions = record_send_failures(
+            conn,
+            tenant.tenant_id,
+            school_year,
+            connection_name,
+            send_id,
+            os.environ.get("NEXUS_USER") or getpass.getuser(),
+        )
     return result
 
 
@@ -249,6 +261,13 @@ class _Sender:
                     if key not in built.get(resource, {}) and entry["server_id"]
                 ]
                 await self._delete_gone(api, bound, resource, gone, counts)
+                # Never accepted by the server and no longer built: nothing to delete there.
+                orphans = [
+                    key
+                    for key, entry in logged.get(resource, {}).items()
+                    if key not in built.get(resource, {}) and not entry["server_id"]
+                ]
+                self._write_log(resource, [], orphans)
             self.result.requests = api.requests
             self.result.retried = api.retried
             self.result.tokens = api.tokens
