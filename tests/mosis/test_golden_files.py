@@ -284,6 +284,25 @@ def test_student_lists_and_summer_files_golden(store, tenant, district):
         "AssignNum": values["AssignNum"],
         "LocCourseNum": "SMATH",
     }
+    # A source that gives the educator's SSN (a staff identifier of type ssn) unblocks it.
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO census.person_identifiers (tenant_id, key_scope, source_key, "
+                "person_kind, identifier_type, authority, value, source_system_id, "
+                "valid_from_run) SELECT tenant_id, key_scope, source_key, person_kind, 'ssn', "
+                "'SSA', '123-45-6789', source_system_id, 1 FROM census.identities "
+                "WHERE person_kind = 'staff' AND legal_last_name = 'Teach'"
+            )
+        )
+    summer = _extract(store, tenant, "june", "summer_course_assignment", district / "sca2")
+    assert (summer.rows, summer.blocking) == (1, 0)
+    assert _text(summer) == (
+        "CollectionVersion,CurrentSchoolYear,ReportingDistrictCode,ReportingSchoolCode,EDSSN,"
+        "LastName,FirstName,PosCode,CTEProgType,AssignNum,LocCourseNum\n"
+        f"2027Jun1.0SumCrsAssign,2027,048078,1050,123456789,Teach,Tess,60,,"
+        f"{values['AssignNum']},SMATH\n"
+    )
 
 
 def test_calendar_header_default_and_defaults_refused(store, tenant, district, nexus):

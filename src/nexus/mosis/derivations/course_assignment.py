@@ -29,6 +29,7 @@ from nexus.mosis.derivations import (
     population,
     register_file_fields,
 )
+from nexus.mosis.derivations.educator_core import EDSSN
 
 
 def lit(value: object) -> str:
@@ -102,6 +103,15 @@ def build_assignments(
         "AND person_id IS NOT NULL",
         {"person_id": "BIGINT"},
     )
+    canonical.load(
+        "staff_ssn",
+        "SELECT i.person_id, min(p.value) AS ssn FROM census.person_identifiers p "
+        "JOIN census.identities i ON i.tenant_id = p.tenant_id AND i.key_scope = p.key_scope "
+        "AND i.person_kind = p.person_kind AND i.source_key = p.source_key "
+        f"WHERE p.tenant_id = {t} AND p.valid_to_run IS NULL AND p.person_kind = 'staff' "
+        "AND i.person_id IS NOT NULL AND p.identifier_type = 'ssn' GROUP BY i.person_id",
+        {"person_id": "BIGINT"},
+    )
     school = f"AND s.school_code = {lit(ctx.school_code)}" if ctx.school_code else ""
     if credit_levels is not None:
         listed = ", ".join(lit(v) for v in credit_levels)
@@ -148,10 +158,11 @@ def build_assignments(
                w.state_course_code, w.term_start, w.term_end, w.educator_id,
                st.legal_last_name AS educator_last_name,
                st.legal_first_name AS educator_first_name,
-               pos.position_code AS pos_code
+               pos.position_code AS pos_code, ssn.ssn
         FROM withed w
         LEFT JOIN pos ON pos.section_id = w.section_id AND pos.pick = 1
         LEFT JOIN st ON st.person_id = w.educator_id AND st.pick = 1
+        LEFT JOIN staff_ssn ssn ON ssn.person_id = w.educator_id
         WHERE w.educator_id IS NOT NULL
         """
     ).fetchall()
@@ -172,6 +183,7 @@ def course_assignment_population(
 def _register() -> None:
     d = "course_assignment."
     register_file_fields(d)
+    derivation(d + "edssn", *EDSSN)
     derivation(
         d + "reporting_district_code",
         "$district_code",

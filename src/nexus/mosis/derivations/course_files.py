@@ -12,9 +12,10 @@ same section population (`course_assignment.build_assignments`).
   the credit level yet: the file is empty until one does), reported as a whole-year
   assignment with the section's semester.
 
-No canonical table holds an educator's SSN (EDSSN, required): those rows are listed as
-blocked. CTE program type / program code and the CIP code have no canonical source: blank
-(CTEProgramCode is required on the post-secondary file, so its rows are blocked too). The
+EDSSN is the educator's staff identifier of type `ssn`, which no shipped mapping writes: it is
+required, so those rows are listed as blocked until a source gives it. CTE program type /
+program code and the CIP code have no canonical source: blank (CTEProgramCode is required on
+the post-secondary file, so its rows are blocked too). The
 position code is the educator's, as October's Course Assignment reads it (as of the June 30
 count date for the June files).
 """
@@ -31,6 +32,7 @@ from nexus.mosis.derivations import (
     register_file_fields,
 )
 from nexus.mosis.derivations.course_assignment import build_assignments
+from nexus.mosis.derivations.educator_core import EDSSN
 from nexus.mosis.derivations.student_assignment import (
     STUDENT_COLUMNS,
     load_student_identity,
@@ -114,6 +116,7 @@ def summer_student_population(
 
 def _educator_fields(prefix: str, last: str, first: str) -> None:
     register_file_fields(prefix)
+    derivation(prefix + "edssn", *EDSSN)
     derivation(
         prefix + "reporting_district_code",
         "$district_code",

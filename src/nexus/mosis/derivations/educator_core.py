@@ -7,11 +7,11 @@ an assignment at that school. Of a person's staff identities, the one in the sco
 assignments is read (then the lowest scope and source key).
 
 Derived from canonical: the district, the name, race and sex. What the reference's layout
-names but canonical does not hold stays blank (no derivation registered): EDSSN (the
-educator's SSN is not kept in canonical; it is required, so every row is listed as blocking
-until a source provides it), highest degree, years of experience, extended contract
-duration, career ladder, the salaries and supplements, minimum salary days worked, late hire
-and early termination dates, comments.
+names but canonical does not hold stays blank (no derivation registered): highest degree,
+years of experience, extended contract duration, career ladder, the salaries and supplements,
+minimum salary days worked, late hire and early termination dates, comments. EDSSN is the
+staff person's identifier of type `ssn`; no shipped mapping writes one, so it is required and
+blank, and every row is listed as blocking until a source provides it.
 
 The layout's Educator Core page was not available (its fields 005-050 come from DESE's rules,
 the rest are vendor names without column names). So that an operator who imports DESE's page
@@ -47,6 +47,15 @@ RACE_SQL = (
     " WHEN race_native_hawaiian_pacific_islander THEN 'P' WHEN race_white THEN 'W' END"
 )
 RACE_RULE = "Hispanic/Latino first (H, unverified letter), more than one race M, else the race"
+
+# EDSSN: the staff person's identifier of type `ssn`, nine digits without dashes or spaces.
+# No shipped mapping writes one (the SIS extracts Nexus reads carry no SSN): a source that
+# does fills every educator file's EDSSN at once.
+EDSSN = (
+    "nullif(regexp_replace(ssn, '[^0-9]', '', 'g'), '')",
+    "the educator's SSN (staff identifier `ssn`), digits only; blank when no source gives one",
+    "census.person_identifiers(ssn)",
+)
 
 
 # The identity columns of a staff person (alias i: census.identities).
@@ -117,12 +126,12 @@ def load_assignments(
     )
     canonical.load(
         "staff_ids_in",
-        "SELECT i.person_id, p.value FROM census.person_identifiers p "
+        "SELECT i.person_id, p.identifier_type, p.value FROM census.person_identifiers p "
         "JOIN census.identities i ON i.tenant_id = p.tenant_id AND i.key_scope = p.key_scope "
         "AND i.person_kind = p.person_kind AND i.source_key = p.source_key "
         f"WHERE p.tenant_id = {t} AND p.valid_to_run IS NULL AND p.person_kind = 'staff' "
         "AND i.person_id IS NOT NULL "
-        "AND p.identifier_type = 'educator_state_id'",
+        "AND p.identifier_type IN ('educator_state_id', 'ssn')",
         {"person_id": "BIGINT"},
     )
     school = f"AND a.school_code = {_lit(ctx.school_code)}" if ctx.school_code else ""
@@ -148,10 +157,13 @@ def load_assignments(
                        i.key_scope, i.source_key) AS pick
           FROM e LEFT JOIN staff_ident_in i ON i.person_id = e.person_id
         ), ids AS (
-          SELECT person_id, min(value) AS educator_state_id FROM staff_ids_in
-          GROUP BY person_id
+          SELECT person_id,
+                 min(value) FILTER (WHERE identifier_type = 'educator_state_id')
+                     AS educator_state_id,
+                 min(value) FILTER (WHERE identifier_type = 'ssn') AS ssn
+          FROM staff_ids_in GROUP BY person_id
         )
-        SELECT r.* EXCLUDE (pick), ids.educator_state_id
+        SELECT r.* EXCLUDE (pick), ids.educator_state_id, ids.ssn
         FROM ranked r LEFT JOIN ids USING (person_id) WHERE r.pick = 1
         """
     ).fetchall()
@@ -194,6 +206,7 @@ def register_person(layout: str, names: tuple[str, ...]) -> None:
             "the educator's DESE id",
             "census.person_identifiers(educator_state_id)",
         ),
+        "edssn": EDSSN,
     }
     for name in names:
         sql, rule, source = columns[name]
@@ -228,6 +241,7 @@ def _register() -> None:
             "gender",
             "race_ethnicity",
             "educator_id",
+            "edssn",
         ),
     )
 

@@ -76,7 +76,7 @@ def _register() -> None:
         "DESE code of the assignment's school (blank for an assignment without one)",
         "education.employment_assignments -> schools.school_code",
     )
-    register_person("educator_school", ("last_name", "first_name", "educator_id"))
+    register_person("educator_school", ("last_name", "first_name", "educator_id", "edssn"))
     derivation(
         d + "pos_code",
         "position_code",

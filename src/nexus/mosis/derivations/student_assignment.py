@@ -30,6 +30,7 @@ from nexus.mosis.derivations import (
 )
 from nexus.mosis.derivations import student_core as _student_core  # noqa: F401 (registers)
 from nexus.mosis.derivations.course_assignment import build_assignments
+from nexus.mosis.derivations.educator_core import EDSSN
 
 # One rule for race/ethnicity across the files: Student Core's.
 RACE_SQL = DERIVATIONS["student_core.race_ethnicity"].sql
@@ -218,7 +219,7 @@ def student_assignment_population(
             AND (e.exit_date IS NULL OR e.exit_date >= {c})
         )
         SELECT a.section_id, a.assign_num, a.school_code, a.local_course_code, a.course_name,
-               a.local_section_code, a.state_course_code, a.pos_code, e.person_id,
+               a.local_section_code, a.state_course_code, a.pos_code, a.ssn, e.person_id,
                e.grade_level, {STUDENT_COLUMNS},
                {program_code("iep", "e.person_id", c)} AS iep_code,
                {program_code("iep", "e.person_id", c)} IS NOT NULL AS has_iep
@@ -237,6 +238,7 @@ def student_assignment_population(
 def _register() -> None:
     d = "student_assignment."
     register_file_fields(d)
+    derivation(d + "edssn", *EDSSN)
     derivation(
         d + "reporting_district_code",
         "$district_code",
