@@ -8,6 +8,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from nexus.store import audit
 from nexus.store import canonical_tables as ct
 from nexus.store.edfi_tables import edfi_record_problems, edfi_records, edfi_send_log
 
@@ -124,7 +125,9 @@ def test_build_writes_valid_jsonl_keeps_invalid_records_as_problems(
     assert (tmp_path / "studentAssessments.jsonl").read_bytes() == before
 
 
-def test_send_twice_the_second_sends_nothing_and_status_shows_it(nexus, district, ods, tmp_path):
+def test_send_twice_the_second_sends_nothing_and_status_shows_it(
+    nexus, store, district, ods, tmp_path
+):
     build(nexus, tmp_path)
     add_connection(nexus, ods)
     result, first = send(nexus)
@@ -153,6 +156,9 @@ def test_send_twice_the_second_sends_nothing_and_status_shows_it(nexus, district
     assert status["connection"] == "state-ods"
     table = nexus("edfi", "status", "--year", "2026-27")
     assert "studentAssessments" in table.stdout
+    with store.engine.connect() as conn:
+        actions = [e["action"] for e in audit.events(conn, district)]
+    assert actions.count("export.edfi_send") == 2 and "export.edfi_build" in actions
 
 
 def test_a_400_is_remembered_and_not_resent_until_the_payload_changes(

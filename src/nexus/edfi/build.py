@@ -28,7 +28,7 @@ from nexus.edfi.facts import load_facts
 from nexus.edfi.ledger import record_exceptions
 from nexus.edfi.records import Record, canonical_json, digest
 from nexus.edfi.transcripts import TranscriptBuilder
-from nexus.store import Store
+from nexus.store import Store, audit
 from nexus.store.bulk import bulk_load
 from nexus.store.edfi_tables import edfi_builds, edfi_record_problems, edfi_records
 from nexus.store.tenants import get_tenant
@@ -192,6 +192,18 @@ def run_build(
             .returning(edfi_builds.c.build_id)
         ).scalar_one()
         _store(conn, tenant.tenant_id, school_year, build_id, records, built)
+        audit.record(
+            conn,
+            tenant.tenant_id,
+            user,
+            "export.edfi_build",
+            {
+                "build_id": build_id,
+                "school_year": school_year,
+                "out_dir": out,
+                "records": len(records),
+            },
+        )
         lap("store")
         ledger = record_exceptions(
             conn, tenant.tenant_id, school_year, build_id, records, built, user

@@ -32,7 +32,7 @@ from nexus.edfi.client import ApiSettings, OdsApi, Outcome
 from nexus.edfi.errors import EdfiError
 from nexus.edfi.ledger import record_send_failures
 from nexus.integration import sources
-from nexus.store import Store
+from nexus.store import Store, audit
 from nexus.store.bulk import bulk_load
 from nexus.store.edfi_tables import edfi_builds, edfi_records, edfi_send_log, edfi_sends
 from nexus.store.tenants import get_tenant
@@ -159,6 +159,18 @@ def run_send(
     result.status = status
     _finish(store, tenant.tenant_id, send_id, status, None, result)
     with store.engine.begin() as conn:
+        audit.record(
+            conn,
+            tenant.tenant_id,
+            os.environ.get("NEXUS_USER") or getpass.getuser(),
+            "export.edfi_send",
+            {
+                "send_id": send_id,
+                "connection": connection_name,
+                "school_year": school_year,
+                "sent": result.sent,
+            },
+        )
         result.exceptions = record_send_failures(
             conn,
             tenant.tenant_id,
