@@ -257,7 +257,12 @@ mosis_app.add_typer(runs_app, name="runs")
 @handles_errors
 def extract_command(
     cycle: Annotated[
-        str, typer.Option("--cycle", help="october, december, february, april, june, august.")
+        str,
+        typer.Option(
+            "--cycle",
+            help="october, december, february, april, june, august; annual (DESE's ALL); a "
+            "precode window: eocfal, lepell, eocspr, mapspr, eocexp, act.",
+        ),
     ],
     layout: Annotated[str, typer.Option("--layout", help="e.g. student_core.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the file into.")],
@@ -265,7 +270,10 @@ def extract_command(
     year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
     school: Annotated[str | None, typer.Option("--school", help="One school's DESE code.")] = None,
     count_date: Annotated[
-        str | None, typer.Option("--count-date", help="YYYY-MM-DD (April: the MAP testing date).")
+        str | None,
+        typer.Option(
+            "--count-date", help="YYYY-MM-DD (April: the MAP testing date; a precode window's)."
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -49,3 +49,32 @@ def test_cycle_names():
     assert parse_cycle("JUNE") == "june"
     with pytest.raises(CycleError, match="unknown cycle 'fall'"):
         parse_cycle("fall")
+
+
+def test_august_is_the_summer_that_ends_the_year():
+    august = cycle_dates("august", 2027)
+    assert august.count_date == date(2027, 8, 15)
+    assert (august.window_start, august.window_end) == (date(2027, 5, 1), date(2027, 8, 15))
+
+
+@pytest.mark.parametrize(
+    ("collection", "expected", "whole_year"),
+    [
+        ("annual", date(2027, 6, 30), True),
+        ("ALL", date(2027, 6, 30), True),
+        ("eocfal", date(2026, 10, 8), False),
+        ("LEPELL", date(2026, 11, 12), False),
+        ("eocspr", date(2027, 1, 21), False),
+        ("mapspr", date(2027, 1, 21), False),
+        ("eocexp", date(2027, 3, 3), False),
+        ("act", date(2027, 3, 3), False),
+    ],
+)
+def test_collections_outside_the_cycles(collection, expected, whole_year):
+    dates = cycle_dates(collection, 2027)
+    assert (dates.count_date, dates.whole_year) == (expected, whole_year)
+    assert dates.window_start == date(2026, 7, 1)
+    given = cycle_dates(collection, 2027, count_date=date(2027, 2, 2))
+    assert given.count_date == date(2027, 2, 2)
+    with pytest.raises(CycleError, match="unknown cycle 'eocsum'"):
+        cycle_dates("eocsum", 2027)
