@@ -218,3 +218,45 @@ def test_corrections_import_and_compare_four_values(store, nexus, small, tmp_pat
     assert fields["LastName"]["sis_column"] == "campus-extract student.lastName"
     assert fields["StateID"]["canonical"] == state_id
     assert nexus("compare", "student", "0000000000", "--cycle", "october").exit_code == 1
+
+
+def test_rules_imported_from_dese_pages_are_evaluated_as_they_come(store, nexus, small, tmp_path):
+    load_district(store, small, sources=(("campus-extract", "campus-extract"),))
+    _json(nexus("validate", "--cycle", "october", "--layout", "student_core", "--json"))
+    before = _by_rule(nexus, "STC00001")
+    assert before and before[0]["message"].startswith("The record is missing the field")
+    # DESE's October rules page, with a rule Nexus does not ship (STC00700) and a reworded one.
+    page = (
+        Path(__file__).parents[1]
+        / "mosis"
+        / "fixtures"
+        / ("FileSpecRules_202710OctoberCycleStudentCore.html")
+    )
+    html = (
+        page.read_text(encoding="utf-8")
+        .replace("The record is missing the field {0}.", "Fixture: the field {0} is missing.")
+        .replace(
+            "</table>",
+            "<tr><td>025</td><td>Reporting District Code</td><td>STC00700</td><td>E</td>"
+            "<td>ReportingDistrictCode must equal the district of the user.</td><td>The student "
+            "is not from this district</td><td>Wrong district.</td><td>ReportingDistrictCode "
+            "does not equal that of the trial.</td></tr></table>",
+        )
+    )
+    imported = tmp_path / page.name
+    imported.write_text(html, encoding="utf-8")
+    assert nexus("mosis", "spec", "import", str(imported)).exit_code == 0
+
+    again = _json(nexus("validate", "--cycle", "october", "--layout", "student_core", "--json"))
+    assert "STC00999" in {r["rule_id"] for r in again["not_evaluated"]}  # no check for it
+    after = {x["exception_id"]: x for x in _by_rule(nexus, "STC00001")}
+    assert set(after) == {x["exception_id"] for x in before}  # same exceptions
+    assert all(x["message"].startswith("Fixture: the field ") for x in after.values())
+    with store.engine.connect() as conn:
+        kinds = dict(
+            conn.exec_driver_sql(
+                "SELECT rule_id, kind FROM reporting.validation_rules "
+                "WHERE layout = 'student_core' AND rule_id IN ('STC00700', 'STC00999')"
+            ).all()
+        )
+    assert kinds == {"STC00700": "reporting_district", "STC00999": None}

@@ -131,7 +131,14 @@ def merge(
     existing = {
         r.identity_key: r
         for r in conn.execute(
-            sa.select(e.c.exception_id, e.c.identity_key, e.c.status, e.c.suppressed_until).where(
+            sa.select(
+                e.c.exception_id,
+                e.c.identity_key,
+                e.c.status,
+                e.c.suppressed_until,
+                e.c.message,
+                e.c.severity,
+            ).where(
                 e.c.tenant_id == tenant_id,
                 e.c.school_year == school_year,
                 e.c.cycle == cycle,
@@ -232,6 +239,15 @@ def merge(
                 updated_at=now,
             )
         )
+    # A rule whose message or severity changed (DESE's pages imported): the exception says so.
+    for k in seen_again:
+        old, f = existing[k], keyed[k]
+        if (old.message, old.severity) != (f.message, f.severity):
+            conn.execute(
+                e.update()
+                .where(e.c.tenant_id == tenant_id, e.c.exception_id == old.exception_id)
+                .values(message=f.message, severity=f.severity, expected=f.expected)
+            )
     history: list[dict] = [
         {
             "tenant_id": tenant_id,
