@@ -52,7 +52,8 @@ def sea_population(
     start, end = d.window_start, d.count_date
     canonical.load(
         "spans",
-        "SELECT e.enrollment_id, e.person_id, e.calendar_id, e.grade_level, e.entry_date, "
+        "SELECT e.enrollment_id, e.person_id, e.calendar_id, e.school_year, e.grade_level, "
+        "e.entry_date, "
         "e.entry_code, e.exit_date, e.exit_code, e.service_type, e.resident_district, "
         "e.residency_status, e.state_exclude, e.no_show, s.school_code, "
         "c.state_exclude AS calendar_exclude, c.summer_school, c.end_date AS calendar_end "
@@ -66,6 +67,7 @@ def sea_population(
             "enrollment_id": "BIGINT",
             "person_id": "BIGINT",
             "calendar_id": "BIGINT",
+            "school_year": "INTEGER",
             "entry_date": "DATE",
             "exit_date": "DATE",
             "state_exclude": "BOOLEAN",
@@ -99,6 +101,9 @@ def sea_population(
     student_table(db)
     school = f"AND e.school_code = {lit(ctx.school_code)}" if ctx.school_code else ""
     kind = "" if summer else "NOT "
+    # June: the year's own enrollments (one left open from an earlier year is not a span of
+    # this one); August: summer enrollments by their dates, whatever year the SIS gave them.
+    year = "" if summer else f"AND e.school_year = {int(ctx.school_year)}"
     db.execute(
         f"""
         CREATE OR REPLACE TABLE pop AS
@@ -108,7 +113,7 @@ def sea_population(
           FROM spans e
           WHERE NOT coalesce(e.state_exclude, false) AND NOT coalesce(e.no_show, false)
             AND NOT coalesce(e.calendar_exclude, false)
-            AND {kind}coalesce(e.summer_school, false) {school}
+            AND {kind}coalesce(e.summer_school, false) {school} {year}
         ), hours AS (
           SELECT e.enrollment_id, sum(a.present_minutes) AS present_minutes,
                  sum(a.absent_minutes) AS absent_minutes
