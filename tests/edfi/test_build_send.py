@@ -4,6 +4,7 @@ the fake ODS/API served on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -219,7 +220,26 @@ def test_natural_key_change_is_delete_then_post_and_removed_records_are_deleted(
     add_connection(nexus, ods)
     send(nexus)
     (old_id,) = ods.items["courseTranscripts"]
-    # A Fail is a different natural key (courseAttemptResultDescriptor is part of it).
+    # Credits change: seed 003 deletes and posts (the record keeps its natural key).
+    with store.engine.begin() as conn:
+        conn.execute(
+            ct.course_transcripts.update()
+            .where(ct.course_transcripts.c.source_key == "t-101")
+            .values(credits_earned=Decimal("0.25"))
+        )
+    build(nexus, tmp_path)
+    result, second = send(nexus)
+    assert second["resources"]["courseTranscripts"]["key_changes"] == 1
+    assert ods.count("DELETE", "courseTranscripts") == 1
+    assert old_id not in ods.items["courseTranscripts"]
+    (new_id,) = ods.items["courseTranscripts"]
+    assert ods.items["courseTranscripts"][new_id]["earnedCredits"] == 0.25
+    deletes_then_posts = [
+        m for m, p, _ in ods.log if "/courseTranscripts" in p and m in ("DELETE", "POST")
+    ][-2:]
+    assert deletes_then_posts == ["DELETE", "POST"]
+    # A Fail is a different natural key (courseAttemptResultDescriptor is part of it): the
+    # Fail record is posted and the Pass record deleted.
     with store.engine.begin() as conn:
         conn.execute(
             ct.course_transcripts.update()
@@ -227,10 +247,9 @@ def test_natural_key_change_is_delete_then_post_and_removed_records_are_deleted(
             .values(mark="F")
         )
     build(nexus, tmp_path)
-    result, second = send(nexus)
-    assert second["resources"]["courseTranscripts"]["key_changes"] == 1
-    assert ods.count("DELETE", "courseTranscripts") == 1
-    assert old_id not in ods.items["courseTranscripts"]
+    result, third = send(nexus)
+    assert third["resources"]["courseTranscripts"]["posted"] == 1
+    assert third["resources"]["courseTranscripts"]["deleted"] == 1
     (item,) = ods.items["courseTranscripts"].values()
     assert item["courseAttemptResultDescriptor"].endswith("#Fail")
     # The transcript is deleted at the source: the next send deletes it from the ODS.
@@ -239,11 +258,11 @@ def test_natural_key_change_is_delete_then_post_and_removed_records_are_deleted(
             ct.course_transcripts.delete().where(ct.course_transcripts.c.source_key == "t-101")
         )
     build(nexus, tmp_path)
-    result, third = send(nexus)
-    assert third["resources"]["courseTranscripts"]["deleted"] == 1
-    assert ods.items["courseTranscripts"] == {}
     result, fourth = send(nexus)
-    assert sum(r["posted"] + r["deleted"] for r in fourth["resources"].values()) == 0
+    assert fourth["resources"]["courseTranscripts"]["deleted"] == 1
+    assert ods.items["courseTranscripts"] == {}
+    result, fifth = send(nexus)
+    assert sum(r["posted"] + r["deleted"] for r in fifth["resources"].values()) == 0
 
 
 def test_transient_failures_are_retried_and_never_remembered(nexus, district, ods, tmp_path):
@@ -352,3 +371,25 @@ def test_invalid_records_are_exceptions_in_the_validation_ledger(nexus, store, d
         nexus("exceptions", "list", "--layout", "edfi:courseTranscripts", "--json").stdout
     )["exceptions"]
     assert not [e for e in active if e["rule_id"] == "EDFI-missing_state_id"]
+
+
+def test_a_record_taking_over_a_natural_key_is_not_deleted(nexus, store, district, ods, tmp_path):
+    build(nexus, tmp_path)
+    add_connection(nexus, ods)
+    send(nexus)
+    before = set(ods.items["studentAssessments"])
+    # The source re-keys the ASVAB score: a new record key, the same Ed-Fi natural key.
+    with store.engine.begin() as conn:
+        conn.execute(
+            ct.assessment_results.update()
+            .where(ct.assessment_results.c.source_key == "r-asvab")
+            .values(source_key="r-asvab-rekeyed")
+        )
+    build(nexus, tmp_path)
+    result, second = send(nexus)
+    assert second["resources"]["studentAssessments"]["updated"] == 1
+    assert second["resources"]["studentAssessments"]["deleted"] == 0
+    assert ods.count("DELETE", "studentAssessments") == 0
+    assert set(ods.items["studentAssessments"]) == before
+    result, third = send(nexus)
+    assert sum(r["posted"] + r["deleted"] for r in third["resources"].values()) == 0

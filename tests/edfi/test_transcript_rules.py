@@ -270,3 +270,44 @@ def test_student_academic_record_reference_district_end_year_state_id_full_year(
         "studentUniqueId": "1234567890",
         "termDescriptor": "uri://dese.mo.gov/TermDescriptor#Full Year",
     }
+
+
+# --- one record per natural key -----------------------------------------------------------------
+
+
+def _built(key, term, result, attempted, earned, grade):
+    from nexus.edfi.facts import Transcript
+    from nexus.edfi.records import Record
+
+    t = Transcript(key, 7, 2027, "10", "1001", "051000", "English I", grade, None, None, term)
+    payload = {
+        "courseAttemptResultDescriptor": f"uri://ed-fi.org/CourseAttemptResultDescriptor#{result}",
+        "courseReference": {"courseCode": "051000", "educationOrganizationId": 1},
+        "studentAcademicRecordReference": ct.student_academic_record_reference(
+            "048078", 2027, "1234567890"
+        ),
+        "finalLetterGradeEarned": grade,
+    }
+    if attempted is not None:
+        payload["attemptedCredits"] = attempted
+    if earned is not None:
+        payload["earnedCredits"] = earned
+    return t, Record(ct.RESOURCE, key, payload)
+
+
+def test_semesters_with_one_natural_key_become_one_record_with_summed_credits():
+    (one,) = ct.combine_same_natural_key(
+        [_built("t2", "2", "Pass", 0.5, 0.5, "B"), _built("t1", "1", "Pass", 0.5, 0.5, "A")]
+    )
+    assert (one.payload["attemptedCredits"], one.payload["earnedCredits"]) == (1.0, 1.0)
+    assert one.payload["finalLetterGradeEarned"] == "B"  # from the latest term
+    assert one.record_key == "transcript/1234567890/2027/051000/Pass"
+
+
+def test_a_different_result_is_a_different_record():
+    found = ct.combine_same_natural_key(
+        [_built("t1", "1", "Pass", 0.5, 0.5, "A"), _built("t2", "2", "Fail", 0.5, None, "F")]
+    )
+    assert sorted(r.record_key.rsplit("/", 1)[-1] for r in found) == ["Fail", "Pass"]
+    fail = next(r for r in found if r.record_key.endswith("Fail"))
+    assert "earnedCredits" not in fail.payload

@@ -217,6 +217,7 @@ class _Sender:
         self.result = SendResult(send_id, "running")
         self._failures: dict[tuple[str, int, str], int] = {}
         self.upstream_sent = False
+        self.live_ids: dict[str, set[str]] = {}
 
     def _load(self) -> tuple[dict[str, dict[str, _Built]], dict[str, dict[str, dict]]]:
         r, log = edfi_records, edfi_send_log
@@ -264,15 +265,30 @@ class _Sender:
                     logged.get(resource, {}),
                     counts,
                 )
-            # Records the build no longer makes: delete them, dependants first.
+            # Records the build no longer makes: delete them, dependants first; but never an
+            # item a current record now holds (another record took over its natural key, and
+            # the POST upserted onto the same server id).
             for resource in reversed(ordered):
                 counts = self.result.counts[resource]
+                live = self.live_ids.get(resource, set()) | {
+                    entry["server_id"]
+                    for key, entry in logged.get(resource, {}).items()
+                    if key in built.get(resource, {}) and entry["server_id"]
+                }
                 gone = [
                     entry
                     for key, entry in logged.get(resource, {}).items()
-                    if key not in built.get(resource, {}) and entry["server_id"]
+                    if key not in built.get(resource, {})
+                    and entry["server_id"]
+                    and entry["server_id"] not in live
                 ]
                 await self._delete_gone(api, bound, resource, gone, counts)
+                taken = [
+                    key
+                    for key, entry in logged.get(resource, {}).items()
+                    if key not in built.get(resource, {}) and entry["server_id"] in live
+                ]
+                self._write_log(resource, [], taken)
                 # Never accepted by the server and no longer built: nothing to delete there.
                 orphans = [
                     key
@@ -323,6 +339,8 @@ class _Sender:
             status = row["status_code"] or 0
             if row["outcome"] == "sent":
                 self.upstream_sent = True
+                if row["server_id"]:
+                    self.live_ids.setdefault(resource, set()).add(row["server_id"])
                 counts.posted += 1
                 counts.created += status == 201
                 counts.updated += status == 200

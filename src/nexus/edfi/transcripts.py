@@ -358,8 +358,8 @@ class TranscriptBuilder:
                 continue
             record = self.build_one(t, association)
             if record is not None:
-                records.append(record)
-        return records
+                records.append((t, record))
+        return combine_same_natural_key(records)
 
     def build_one(self, t: Transcript, association: Enrollment) -> Record | None:
         f = self.facts
@@ -453,6 +453,47 @@ class TranscriptBuilder:
                 severity="warning",
             )
         return record
+
+
+def combine_same_natural_key(built: list[tuple[Transcript, Record]]) -> list[Record]:
+    """One courseTranscript per natural key. Two transcript rows can share one (the semesters
+    of a course with the same result, under the one "Full Year" academic record); the ODS/API
+    keeps one, so sending both would let the last overwrite the first. They are combined:
+    attempted and earned credits summed (the seed speaks of "the sum of credits"), the other
+    fields (and problems) from the latest row (by term, then transcript key). The record is
+    keyed by its natural key, so it stays the same record when a row joins it (its credits
+    change: the seed's delete/post)."""
+    groups: dict[str, list[tuple[Transcript, Record]]] = {}
+    out: list[Record] = []
+    for t, record in built:
+        ref = record.payload["studentAcademicRecordReference"]
+        if ref["studentUniqueId"] is None:
+            out.append(record)  # invalid anyway: kept on its own, under its transcript key
+            continue
+        key = "/".join(
+            str(x)
+            for x in (
+                ref["studentUniqueId"],
+                ref["schoolYear"],
+                record.payload["courseReference"]["courseCode"],
+                record.payload["courseAttemptResultDescriptor"].rsplit("#", 1)[-1],
+            )
+        )
+        groups.setdefault(key, []).append((t, record))
+    for key, members in groups.items():
+        members.sort(key=lambda m: ((m[0].term or ""), m[0].key))
+        latest = members[-1][1]
+        payload = dict(latest.payload)
+        for name in ("attemptedCredits", "earnedCredits"):
+            values = [m[1].payload[name] for m in members if name in m[1].payload]
+            payload.pop(name, None)
+            if values:
+                payload[name] = round(sum(values), 3)
+        combined = Record(RESOURCE, f"transcript/{key}", payload)
+        for p in latest.problems:  # the fields come from the latest row, so its problems
+            combined.problem(p.field, p.rule, p.message, p.value, p.severity)
+        out.append(combined)
+    return out
 
 
 def _roster_facts(roster: Roster | None, section) -> RosterFacts | None:
