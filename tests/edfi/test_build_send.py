@@ -307,6 +307,10 @@ def test_clear_errors_for_bad_input(nexus, district, ods, tmp_path):
         "x",
         "--client-secret-env",
         "ODS_SECRET",
+        "--option",
+        "retries=1",
+        "--option",
+        "backoff=0.01",
     )
     down = nexus("edfi", "send", "--year", "2026-27", "--connection", "down")
     assert down.exit_code == 1 and "cannot reach the ODS/API" in down.stderr

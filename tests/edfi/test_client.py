@@ -235,3 +235,25 @@ def test_paging_with_total_count_and_delete_by_id():
     assert fake.count("GET", "students") == 3 + 3  # pages of 3: 3 + 3 + 1, twice (7 then 6)
     assert gone.status == 204 and again.status == 204  # a 404 on delete means already gone
     assert after == 6
+
+
+def test_discovery_and_token_are_retried_too():
+    fake = FakeOds()
+    calls = {"/": 0, "/oauth/token": 0}
+
+    def flaky(request):
+        path = request.url.path
+        if path in calls:
+            calls[path] += 1
+            if calls[path] == 1:
+                if path == "/":
+                    raise httpx.ConnectError("refused", request=request)
+                return httpx.Response(503)
+        return fake.handle(request)
+
+    async def go():
+        async with OdsApi(SETTINGS, httpx.MockTransport(flaky)) as api:
+            return await api.post("students", STUDENT)
+
+    assert asyncio.run(go()).status == 201
+    assert calls == {"/": 2, "/oauth/token": 2}

@@ -108,10 +108,9 @@ class OdsApi:
     async def discover(self) -> dict:
         """Read the discovery document at the base URL: the token and data URLs."""
         base = self.settings.base_url.rstrip("/") + "/"
-        try:
-            response = await self._client.get(base)
-        except httpx.HTTPError as exc:
-            raise EdfiError(f"cannot reach the ODS/API at {base}: {exc}") from None
+        response = await self._send_with_retries("GET", base)
+        if response is None:
+            raise EdfiError(f"cannot reach the ODS/API at {base} (after the retries)")
         if response.status_code != 200:
             raise EdfiError(
                 f"the ODS/API discovery document at {base} answered {response.status_code}"
