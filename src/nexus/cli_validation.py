@@ -476,3 +476,37 @@ def corrections_import_command(
         out.print(f"{file.name} was imported before (same sha256): nothing to do", highlight=False)
     else:
         out.print(f"{result['rows']:,} corrections imported from {file.name}", highlight=False)
+
+
+@exceptions_app.command("rules")
+@handles_errors
+def rules_command(
+    year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
+    layout: Annotated[str | None, typer.Option("--layout", help="Layout (or sis).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The rule catalog as the last validation evaluated it: DESE's and Nexus's rules, the
+    check that evaluates each (none: DESE applies it after upload), severity and owner."""
+    from nexus.validation.catalog import list_catalog
+
+    store = checked_store()
+    with store.engine.connect() as conn:
+        rules = list_catalog(conn, _year(year), layout)
+    if as_json:
+        emit_json({"rules": rules})
+        return
+    if not rules:
+        out.print("no rules evaluated yet for this year: run `nexus validate`", highlight=False)
+        return
+    table = Table("layout", "rule", "origin", "check", "severity", "owner", "title")
+    for r in rules:
+        table.add_row(
+            r["layout"],
+            r["rule_id"],
+            r["origin"],
+            r["kind"] or "[dim]not evaluated[/dim]",
+            r["severity"],
+            r["owner"],
+            (r["title"] or "")[:80],
+        )
+    out.print(table)

@@ -260,3 +260,42 @@ def test_rules_imported_from_dese_pages_are_evaluated_as_they_come(store, nexus,
             ).all()
         )
     assert kinds == {"STC00700": "reporting_district", "STC00999": None}
+
+
+def test_a_failed_run_is_recorded_and_loses_no_exception(store, nexus, small, monkeypatch):
+    from nexus.validation import catalog
+    from nexus.validation.catalog import Rule
+
+    load_district(store, small, sources=(("campus-extract", "campus-extract"),))
+    first = _json(nexus("validate", "--cycle", "october", "--json"))
+    before = _json(nexus("exceptions", "list", "--limit", "0", "--json"))["exceptions"]
+    rules = _json(nexus("exceptions", "rules", "--layout", "sis", "--json"))["rules"]
+    assert {"NX-SIS-MOSISID", "NX-SIS-ROSTER"} <= {r["rule_id"] for r in rules}
+
+    shipped = catalog.nexus_rules(2027)
+    broken = tuple(
+        Rule(**{**r.__dict__, "spec": {**r.spec, "sql": "SELECT * FROM no_such_table"}})
+        if r.rule_id == "NX-SIS-ROSTER"
+        else r
+        for r in shipped
+    )
+    monkeypatch.setattr(catalog, "nexus_rules", lambda year: broken)
+    failed = nexus("validate", "--cycle", "october")
+    assert failed.exit_code == 1
+    assert f"validation run {first['validation_run_id'] + 1} failed" in failed.stderr
+    assert "no_such_table" in failed.stderr
+    after = _json(nexus("exceptions", "list", "--limit", "0", "--json"))["exceptions"]
+    assert [(x["exception_id"], x["status"]) for x in after] == [
+        (x["exception_id"], x["status"]) for x in before
+    ]
+    with store.engine.connect() as conn:
+        status = conn.exec_driver_sql(
+            "SELECT status, reason FROM reporting.validation_runs ORDER BY validation_run_id"
+        ).all()
+    assert [s for s, _ in status] == ["succeeded", "failed"]
+    assert "no_such_table" in status[1][1]
+    # Readiness still reads the last run that succeeded.
+    assert (
+        _json(nexus("readiness", "--cycle", "october", "--json"))["validation_run_id"]
+        == (first["validation_run_id"])
+    )

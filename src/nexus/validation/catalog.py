@@ -167,3 +167,15 @@ def write_catalog(conn: sa.Connection, school_year: int, rules: list[Rule]) -> N
     for r in rules:
         seen[(r.layout, r.rule_id)] = r.as_row(school_year)
     conn.execute(validation_rules.insert(), list(seen.values()))
+
+
+def list_catalog(conn: sa.Connection, school_year: int, layout: str | None = None) -> list[dict]:
+    """The rules as the last validation of the year evaluated them (`validation_rules`)."""
+    t = validation_rules
+    q = sa.select(t).where(t.c.tenant_id == PLATFORM_TENANT, t.c.school_year == school_year)
+    if layout:
+        q = q.where(t.c.layout == layout)
+    return [
+        {k: v for k, v in dict(r).items() if k != "tenant_id"}
+        for r in conn.execute(q.order_by(t.c.layout, t.c.origin, t.c.rule_id)).mappings()
+    ]
