@@ -124,6 +124,18 @@ def test_exceptions_keep_identity_status_and_history_across_runs(store, nexus, s
         second["validation_run_id"],
     }
 
+    # The suppression runs out: the next run that still finds it opens it again.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE reporting.validation_exceptions SET suppressed_until = DATE '2020-01-01' "
+            f"WHERE exception_id = {int(accepted['exception_id'])}"
+        )
+    third = _json(nexus("validate", "--cycle", "october", "--json"))
+    assert third["reopened"] == 1 and third["auto_resolved"] == 0
+    expired = _json(nexus("exceptions", "show", str(accepted["exception_id"]), "--json"))
+    assert expired["status"] == "open"
+    assert [h["action"] for h in expired["history"]] == ["found", "suppress", "expired"]
+
     # Exports: one row per active exception, with the rule and the source's natural key.
     exported = nexus("exceptions", "export", "--format", "csv")
     assert exported.exit_code == 0
