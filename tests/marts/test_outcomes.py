@@ -93,6 +93,8 @@ def test_mpi_and_proficiency(outcomes, tenant):
     # (1 + 3 + 4 + 5) / 4 x 100 = 325; the LND result is not reportable.
     assert _value(outcomes, tenant, "mpi_ela", "3005") == "325.0"
     assert _value(outcomes, tenant, "map_proficient_ela", "3005") == "50.0"
+    for level in ("below_basic", "basic", "proficient", "advanced"):
+        assert _value(outcomes, tenant, f"map_level_ela_{level}", "3005") == "25.0"
 
 
 def test_educator_indicators(outcomes, tenant):

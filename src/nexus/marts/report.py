@@ -42,7 +42,7 @@ SECTIONS = [
     ),
     ("Discipline", ("discipline",)),
     ("Graduation and dropout", ("acgr", "dropout_rate", "graduate_follow_up")),
-    ("Assessment", ("map_proficient", "mpi")),
+    ("Assessment", ("map_proficient", "mpi", "map_level")),
     ("Educators", ("educators",)),
     ("Courses and credits", ("courses", "credits_earned")),
 ]
