@@ -138,13 +138,14 @@ def compare_student(
         row = work.db.execute(
             f"SELECT {', '.join(cols)} FROM vals WHERE person_id = {int(person)} "
             "ORDER BY row_no LIMIT 1"
-        ).fetchone()
+        ).fetchall()
+        row = row[0] if row else None
         pop_cols = {r[0] for r in work.db.execute("DESCRIBE pop").fetchall()}
         enrollment = None
         if "enrollment_id" in pop_cols:
             enrollment = work.db.execute(
                 f"SELECT min(enrollment_id) FROM pop WHERE person_id = {int(person)}"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
     finally:
         work.close()
     canonical = dict(zip(cols, row, strict=True)) if row else {}

@@ -533,7 +533,7 @@ class _Evaluator:
                 f = _field_of(layout, fields, r)
                 if f is not None:
                     checks.append((r, f[0], f[1], condition_of(f[1]), expected))
-        total = self.db.execute("SELECT count(*) FROM vals").fetchone()[0]
+        total = self.db.execute("SELECT count(*) FROM vals").fetchall()[0][0]
         if total == 0:
             for r in by_check.get("not_empty", []):
                 self.findings.append(
@@ -560,7 +560,7 @@ class _Evaluator:
                 "SELECT "
                 + ", ".join(f"count(*) FILTER (WHERE {checks[i][2]} IS NULL)" for i in nulls)
                 + " FROM vals"
-            ).fetchone()
+            ).fetchall()[0]
             empty = {i for i, n in zip(nulls, counts, strict=True) if n == total}
             traces = {column: (name, rule, source) for _, column, name, rule, source in fields}
             for i in sorted(empty):
