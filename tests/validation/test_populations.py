@@ -117,3 +117,14 @@ def test_sis_against_mosis_populations_and_the_last_cycle(store, nexus, clean, t
     vanished = {x["record_key"] for x in february["NX-XC-VANISHED"]}
     assert len(vanished) >= 1
     assert "NX-XC-GRADE" not in february
+
+
+def test_every_cycle_validates_every_layout_it_collects(store, nexus, clean):
+    load_district(store, clean, sources=(("campus-extract", "campus-extract"),))
+    for cycle in ("august", "june"):
+        result = nexus("validate", "--cycle", cycle, "--json")
+        assert result.exit_code == 0, (cycle, result.stderr)
+        layouts = json.loads(result.stdout)["layouts"]
+        assert "school_calendar_days" in layouts and "sis" in layouts, layouts
+        ready = json.loads(nexus("readiness", "--cycle", cycle, "--json").stdout)
+        assert {r["layout"] for r in ready["rows"]} >= {"school_calendar_days", "sis"}
