@@ -397,3 +397,34 @@ def test_a_record_taking_over_a_natural_key_is_not_deleted(nexus, store, distric
     assert set(ods.items["studentAssessments"]) == before
     result, third = send(nexus)
     assert sum(r["posted"] + r["deleted"] for r in third["resources"].values()) == 0
+
+
+def test_send_one_resource_only_then_the_rest(nexus, district, ods, tmp_path):
+    build(nexus, tmp_path)
+    add_connection(nexus, ods)
+    result = nexus(
+        "edfi",
+        "send",
+        "--year",
+        "2026-27",
+        "--connection",
+        "state-ods",
+        "--resource",
+        "creditTypeDescriptors",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert list(json.loads(result.stdout)["resources"]) == ["creditTypeDescriptors"]
+    assert [p for m, p, _ in ods.log if m == "POST" and "/data/" in p] == [
+        "/data/v3/ed-fi/creditTypeDescriptors"
+    ] * 3
+    result, rest = send(nexus)
+    assert rest["resources"]["creditTypeDescriptors"]["unchanged"] == 3
+    assert rest["resources"]["courseTranscripts"]["created"] == 1
+
+
+def test_status_before_any_build(nexus, tenant):
+    result = nexus("edfi", "status", "--year", "2026-27")
+    assert result.exit_code == 0 and "nothing built" in result.stdout
+    found = json.loads(nexus("edfi", "status", "--year", "2026-27", "--json").stdout)
+    assert found["resources"] == [] and found["last_build"] is None
