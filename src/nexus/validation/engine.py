@@ -17,9 +17,6 @@ One validation run:
 
 from __future__ import annotations
 
-import hashlib
-import re
-import string
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -27,65 +24,29 @@ import sqlalchemy as sa
 
 from nexus.errors import NexusError
 from nexus.mosis import layouts as mosis_layouts
-from nexus.mosis.cycles import CYCLES, cycle_dates
+from nexus.mosis.cycles import cycle_dates
 from nexus.mosis.derivations import POPULATIONS, ExtractContext, load_all
 from nexus.mosis.extract import input_snapshot
 from nexus.store import Store
 from nexus.store.engine import current_user
 from nexus.store.reporting_tables import (
     mosis_code_sets,
-    mosis_extract_rows,
-    mosis_extract_runs,
-    mosis_extract_values,
 )
 from nexus.store.tables import districts
 from nexus.store.tenants import find_tenant
 from nexus.store.validation_tables import validation_row_counts, validation_runs
 from nexus.validation import catalog
 from nexus.validation.catalog import Rule
+from nexus.validation.cross_cycle import cross_cycle
+from nexus.validation.findings import (  # noqa: F401  (re-exported: others build findings)
+    NO_SCHOOL,
+    SIS,
+    Finding,
+    ValidationError,
+    natural_key,
+    render,
+)
 from nexus.validation.work import WorkArea, lit
-
-SIS = "sis"
-NO_SCHOOL = "-"
-
-
-class ValidationError(NexusError):
-    """A validation that cannot run (the message says why)."""
-
-
-@dataclass
-class Finding:
-    rule: Rule
-    layout: str
-    entity_type: str
-    record_key: str
-    field: str
-    message: str
-    severity: str
-    owner: str
-    current_value: str | None = None
-    expected: str | None = None
-    record_id: str | None = None
-    source_record_id: int | None = None
-    source_system: str | None = None
-    source_entity: str | None = None
-    person_id: int | None = None
-    school_id: int | None = None
-    school_code: str = NO_SCHOOL
-    row_key: str | None = None
-    trace: dict | None = None
-
-    def identity(self, school_year: int, cycle: str) -> str:
-        parts = (
-            str(school_year),
-            cycle,
-            self.rule.rule_id,
-            self.source_entity or self.entity_type,
-            self.record_key,
-            self.field,
-            self.row_key if self.entity_type != "student" or self.layout != SIS else "",
-        )
-        return hashlib.sha256("\x1f".join(p or "" for p in parts).encode()).hexdigest()
 
 
 @dataclass
@@ -116,43 +77,6 @@ class ValidationResult:
             "by_severity": self.by_severity,
             "not_evaluated": self.not_evaluated,
         }
-
-
-class _Format(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def render(template: str, **values: object) -> str:
-    """A rule's message with its placeholders filled; DESE's {0}/{1} are field and length."""
-    text = template.replace("{0}", str(values.get("field", ""))).replace(
-        "{1}", str(values.get("length", ""))
-    )
-    out = []
-    for literal, name, spec, conv in string.Formatter().parse(text):
-        out.append(literal)
-        if name is None:
-            continue
-        if name not in values:
-            out.append("{" + name + (f"!{conv}" if conv else "") + "}")
-            continue
-        value = values[name]
-        out.append(repr(value) if conv == "r" else format(value, spec or ""))
-    return "".join(out)
-
-
-_MDY = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
-
-
-def natural_key(raw: str | None) -> str:
-    """A source's natural key as `defects.csv` and the exports write it: composite parts
-    joined with `|`, dates ISO (Campus writes MM/DD/YYYY)."""
-    if raw is None:
-        return ""
-    parts = raw.split("\x1f")
-    return "|".join(
-        f"{m.group(3)}-{m.group(1)}-{m.group(2)}" if (m := _MDY.match(p)) else p for p in parts
-    )
 
 
 def _tenant_facts(conn: sa.Connection, tenant_code: str) -> tuple:
@@ -550,7 +474,7 @@ class _Evaluator:
                     )
                 )
         if not checks or total == 0:
-            self._cross_cycle(layout, fields, subject_type)
+            cross_cycle(self, layout, fields, subject_type)
             return
         # A required field empty on every row is a gap in what the SIS gives (or a field with
         # no derivation yet), not a problem of each record: one exception for the file.
@@ -590,7 +514,7 @@ class _Evaluator:
                 )
             checks = [c for i, c in enumerate(checks) if i not in empty]
             if not checks:
-                self._cross_cycle(layout, fields, subject_type)
+                cross_cycle(self, layout, fields, subject_type)
                 return
         union = " UNION ALL ".join(
             f"SELECT {i} AS check_no, row_no, {column} AS value FROM vals WHERE {condition}"
@@ -639,7 +563,7 @@ class _Evaluator:
                     trace={"derivation": derivation, "rule": how, "source": source},
                 )
             )
-        self._cross_cycle(layout, fields, subject_type)
+        cross_cycle(self, layout, fields, subject_type)
 
     def _keep_population(self, layout) -> None:
         """Who Student Core reports this cycle, for the SIS-versus-MOSIS population rules."""
@@ -649,140 +573,6 @@ class _Evaluator:
                 "WHERE person_id IS NOT NULL"
             ).fetchall()
 
-    def _cross_cycle(self, layout, fields, subject_type: str) -> None:
-        rules = [r for r in self.own.values() if r.kind == "cross_cycle"]
-        if layout.name != "student_core" or not rules:
-            return
-        previous = self._previous_extract(layout.name)
-        if previous is None:
-            return
-        run_id, prev_cycle, stored = previous
-        by_header = {f.header: column for f, column, *_ in fields}
-        state = by_header.get("StateID")
-        if state is None:
-            return
-        self.db.register("prev_vals", stored)
-        self.db.execute(
-            "CREATE OR REPLACE TABLE prev AS SELECT row_no, "
-            "max(CASE WHEN column_name = 'StateID' THEN value END) AS state_id, "
-            "max(CASE WHEN column_name = 'DateOfBirth' THEN value END) AS dob, "
-            "max(CASE WHEN column_name = 'StudentGradeLevel' THEN value END) AS grade, "
-            "max(CASE WHEN column_name = 'AttendingSchoolCode' THEN value END) AS school "
-            "FROM prev_vals GROUP BY row_no"
-        ).fetchall()
-        self.db.unregister("prev_vals")
-        for r in rules:
-            check = r.spec.get("check")
-            if check == "vanished":
-                rows = self.db.execute(
-                    f"SELECT p.state_id, p.school, NULL FROM prev p WHERE p.state_id IS NOT NULL "
-                    f"AND p.state_id NOT IN (SELECT {state} FROM vals WHERE {state} IS NOT NULL)"
-                ).fetchall()
-            elif check == "changed":
-                col = by_header.get(r.spec["column"])
-                prev_col = {"DateOfBirth": "dob", "StudentGradeLevel": "grade"}.get(
-                    r.spec["column"]
-                )
-                if col is None or prev_col is None:
-                    continue
-                rows = self.db.execute(
-                    f"SELECT v.{state}, v.school_code, p.{prev_col}, v.{col} FROM vals v "
-                    f"JOIN prev p ON p.state_id = v.{state} "
-                    f"WHERE p.{prev_col} IS DISTINCT FROM v.{col}"
-                ).fetchall()
-            elif check == "membership":
-                threshold = float(r.spec.get("threshold", 0.1))
-                rows = self.db.execute(
-                    "WITH a AS (SELECT school_code AS school, count(*) AS n FROM vals GROUP BY 1),"
-                    " b AS (SELECT school, count(*) AS n FROM prev GROUP BY 1) "
-                    "SELECT coalesce(a.school, b.school), coalesce(a.school, b.school), "
-                    "coalesce(b.n, 0), coalesce(a.n, 0) FROM a FULL JOIN b ON a.school = b.school "
-                    f"WHERE abs(coalesce(a.n, 0) - coalesce(b.n, 0)) > {threshold} * "
-                    "greatest(coalesce(b.n, 0), 1)"
-                ).fetchall()
-            else:
-                continue
-            for row in rows:
-                key, school, before, *now = row
-                value = now[0] if now else None
-                self.findings.append(
-                    Finding(
-                        rule=r,
-                        layout=layout.name,
-                        entity_type="school" if check == "membership" else "student",
-                        record_key=str(key),
-                        field=r.spec.get("field") or "",
-                        message=render(
-                            r.message,
-                            previous=prev_cycle,
-                            before=before,
-                            value=value,
-                            threshold=f"{float(r.spec.get('threshold', 0)):.0%}",
-                        ),
-                        severity=r.severity,
-                        owner=r.owner or "registrar",
-                        current_value=None if value is None else str(value),
-                        expected=None if before is None else str(before),
-                        school_code=school or NO_SCHOOL,
-                        row_key=str(key),
-                        trace={"compared_with_extract_run": run_id, "cycle": prev_cycle},
-                    )
-                )
-
-    def _previous_extract(self, layout: str):
-        order = {c: i for i, c in enumerate(("august", *CYCLES[1:]))}
-        mine = order.get(self.dates.cycle)
-        if mine is None:
-            return None
-        t = mosis_extract_runs
-        with self.work.store.engine.connect() as conn:
-            runs = conn.execute(
-                sa.select(t.c.extract_run_id, t.c.cycle)
-                .where(
-                    t.c.tenant_id == self.work.tenant_id,
-                    t.c.school_year == self.school_year,
-                    t.c.layout == layout,
-                    t.c.status == "succeeded",
-                    t.c.school_code.is_(None),
-                )
-                .order_by(t.c.extract_run_id.desc())
-            ).all()
-            earlier = [r for r in runs if order.get(r.cycle, 99) < mine]
-            if not earlier:
-                return None
-            run_id, cycle = earlier[0]
-            v, rows = mosis_extract_values, mosis_extract_rows
-            data = conn.execute(
-                sa.select(v.c.row_no, v.c.column_name, v.c.value)
-                .join(
-                    rows,
-                    sa.and_(
-                        rows.c.tenant_id == v.c.tenant_id,
-                        rows.c.extract_run_id == v.c.extract_run_id,
-                        rows.c.row_no == v.c.row_no,
-                    ),
-                )
-                .where(
-                    v.c.tenant_id == self.work.tenant_id,
-                    v.c.extract_run_id == run_id,
-                    rows.c.status == "written",
-                    v.c.column_name.in_(
-                        ("StateID", "DateOfBirth", "StudentGradeLevel", "AttendingSchoolCode")
-                    ),
-                )
-            ).all()
-        import pyarrow as pa
-
-        table = pa.table(
-            {
-                "row_no": pa.array([d[0] for d in data], pa.int64()),
-                "column_name": pa.array([d[1] for d in data], pa.string()),
-                "value": pa.array([d[2] for d in data], pa.string()),
-            }
-        )
-        return run_id, cycle, table
-
-    # --- SIS rules ---------------------------------------------------------------------------
     def sis(self) -> None:
         self._base()
         t = self.work.tenant_id

@@ -34,7 +34,7 @@ from nexus.store.validation_tables import (
     validation_runs,
 )
 from nexus.validation.catalog import OWNERS
-from nexus.validation.engine import Finding, ValidationError
+from nexus.validation.findings import Finding, ValidationError
 
 STATUSES = ("open", "assigned", "suppressed", "resolved", "auto_resolved")
 ACTIVE = ("open", "assigned", "suppressed")

@@ -21,7 +21,7 @@ from nexus.store.validation_tables import (
     validation_row_counts,
     validation_runs,
 )
-from nexus.validation.engine import ValidationError
+from nexus.validation.findings import ValidationError
 
 
 @dataclass
