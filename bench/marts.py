@@ -13,6 +13,7 @@ folder), a fresh DuckDB store, ingest the Campus extract, map it. Then:
 5. the district grade card (HTML + XLSX).
 
     .venv/bin/python bench/marts.py [--students 25000] [--seed 1] [--work DIR] [--keep] [--json]
+        [--postgresql ADMIN_URL]
 
 Target (issue 8): full refresh under 60 s on DuckDB at 25,000 students, the incremental
 refresh well under that. Benchmarks print figures; they do not fail on timing.
@@ -26,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -55,7 +57,7 @@ NEXT_DAY = """
       (tenant_id, person_id, calendar_id, attendance_date, scheduled_minutes, present_minutes,
        absent_minutes, attendance_status, excuse_code, key_scope, source_key, source_system_id,
        source_record_id, ingestion_run_id, row_hash)
-    SELECT tenant_id, person_id, calendar_id, attendance_date + INTERVAL 1 DAY,
+    SELECT tenant_id, person_id, calendar_id, CAST(attendance_date + INTERVAL '1 day' AS DATE),
            scheduled_minutes, scheduled_minutes, 0, 'present', NULL, key_scope,
            source_key || '~next', source_system_id, source_record_id,
            (SELECT max(ingestion_run_id) + 1 FROM education.attendance_days), row_hash
@@ -76,6 +78,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "nexus-bench")
     parser.add_argument("--keep", action="store_true", help="Keep the store afterwards.")
+    parser.add_argument(
+        "--postgresql",
+        metavar="ADMIN_URL",
+        help="run on a fresh PostgreSQL database created (and dropped) through this URL, "
+        "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -84,6 +92,14 @@ def main() -> None:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     url = f"duckdb:///{home / 'nexus.duckdb'}"
+    admin = None
+    if args.postgresql:
+        admin = sa.create_engine(args.postgresql, isolation_level="AUTOCOMMIT")
+        name = f"nexus_bench_marts_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        url = sa.engine.make_url(args.postgresql).set(database=name)
+        url = url.render_as_string(hide_password=False)
     setup = mosis_bench.worker_setup(str(home), url, str(folder))
 
     from nexus.marts.mosis_marts import refresh_operational
@@ -134,9 +150,13 @@ def main() -> None:
         "slowest_indicators": {k: v["seconds"] for k, v in slowest},
         "peak_rss_mb": round(mosis_bench._peak_rss_mb()),
     }
+    figures["database"] = "postgresql" if admin is not None else "duckdb"
     store.dispose()
     if not args.keep:
         shutil.rmtree(home, ignore_errors=True)
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     if args.json:
         print(json.dumps(figures, indent=2))
         return

@@ -29,6 +29,7 @@ from nexus.marts.suppression import rule_for, suppress
 from nexus.mosis.cycles import cycle_dates
 from nexus.mosis.layouts import parse_school_year
 from nexus.store import Store
+from nexus.store.backend import backend_for
 from nexus.store.bulk import bulk_load
 from nexus.store.mart_tables import (
     ALL,
@@ -316,6 +317,10 @@ def refresh(
     chosen = select(names, school_year)
     result = RefreshResult(tenant_code, school_year)
     params = year_parameters(school_year)
+    # PostgreSQL plans from statistics: facts and groups just written must be analysed, or the
+    # planner takes them for empty and joins them by nested loop.
+    analyze = backend_for(store.engine).analyze_after_load
+    analysed_facts = False
     with store.engine.begin() as conn:
         tenant_id = tenant_id_of(conn, tenant_code)
         load_definitions(conn, school_year)
@@ -330,6 +335,8 @@ def refresh(
         groups_print = _digest([prints[n] for n in GROUP_INPUTS], _groups_sha())
         if force or state.get(GROUPS_STATE, ("", ""))[1] != groups_print:
             build_groups(conn, tenant_id, school_year)
+            if analyze:
+                conn.execute(sa.text("ANALYZE mart.grade_card_student_groups"))
             _save_state(
                 conn, tenant_id, school_year, GROUPS_STATE, _groups_sha(), groups_print, 0, 0, 0.0
             )
@@ -360,6 +367,13 @@ def refresh(
                 raise MartError(
                     f"{ind.name}: its SQL failed on this database: {exc.orig}".splitlines()[0]
                 ) from None
+            if analyze and not analysed_facts:
+                conn.execute(sa.text("ANALYZE mart.grade_card_facts"))
+                analysed_facts = True
+            if analyze:
+                # The statistics of one indicator's facts are those of the first analysed;
+                # the aggregates are scans and hash joins, never a nested loop per student.
+                conn.execute(sa.text("SET LOCAL enable_nestloop = off"))
             cells = build_aggregates(conn, ind, tenant_id)
             seconds = time.perf_counter() - began
             _save_state(
@@ -381,6 +395,9 @@ def refresh(
             "aggregates": cells,
             "seconds": round(seconds, 3),
         }
+    if analyze and result.rebuilt:
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE mart.grade_card_facts"))
     result.seconds = time.perf_counter() - started
     return result
 
