@@ -179,3 +179,15 @@ def test_bad_role_and_bad_grouping_are_refused(small, nexus):
     assert result.exit_code == 1 and "--by 'county'" in result.stderr
     result = nexus("marts", "drill", "k12_enrollment", "--group", "left_handed")
     assert result.exit_code == 1 and "not reported for group 'left_handed'" in result.stderr
+
+
+def test_definitions_are_keyed_by_school_year(nexus):
+    def named(year: str) -> dict:
+        out = json.loads(nexus("marts", "indicators", "--year", year, "--json").stdout)
+        return {i["name"]: i for i in out["indicators"]}
+
+    msip5, msip6 = named("2020-21"), named("2026-27")
+    par5, par6 = msip5["proportional_attendance"], msip6["proportional_attendance"]
+    assert par5["framework"].startswith("MSIP 5") and par6["framework"].startswith("MSIP 6")
+    assert par5["sha256"] != par6["sha256"]
+    assert "acgr_4yr" not in named("2009-10") and "acgr_4yr" in named("2010-11")
