@@ -264,6 +264,16 @@ def write_report(
     return ReportResult(html_path, xlsx_path, len(sheet_rows), charts)
 
 
+def _number(value: Any) -> Any:
+    """Shown values as numbers in the workbook; `*` (suppressed) and text stay text."""
+    if isinstance(value, str) and value not in ("", "*"):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _write_xlsx(
     path: Path, years: list[str], rows: list[list], group_rows: list[list], defined: list
 ) -> None:
@@ -272,11 +282,11 @@ def _write_xlsx(
     sheet.title = "Indicators"
     sheet.append(["indicator", "title", *years, "n", "source"])
     for row in rows:
-        sheet.append(row)
+        sheet.append([_number(v) for v in row])
     groups = book.create_sheet("By group")
     groups.append(["indicator", "group", "value", "n"])
     for row in group_rows:
-        groups.append(row)
+        groups.append([_number(v) for v in row])
     definitions = book.create_sheet("Definitions")
     definitions.append(["indicator", "field", "definition"])
     for ind in defined:
