@@ -12,7 +12,10 @@ from nexus.store.canonical_tables import (
     assessment_results,
     assessments,
     attendance_days,
+    calendar_days,
     calendars,
+    course_transcripts,
+    courses,
     discipline_actions,
     discipline_incidents,
     discipline_offenses,
@@ -23,6 +26,8 @@ from nexus.store.canonical_tables import (
     people,
     program_participation,
     schools,
+    section_enrollments,
+    sections,
 )
 from nexus.store.tenants import find_tenant
 
@@ -167,7 +172,43 @@ class District:
         self._day[person_id] = day
         self.conn.execute(attendance_days.insert(), rows)
 
-    def program(self, person_id: int, program: str, status: str | None = None) -> None:
+    def attend_on(self, person_id: int, code: str, day: date, present: int, absent: int) -> None:
+        self.conn.execute(
+            attendance_days.insert().values(
+                **self._lineage(),
+                person_id=person_id,
+                calendar_id=self.schools[code][1],
+                attendance_date=day,
+                scheduled_minutes=present + absent,
+                present_minutes=present,
+                absent_minutes=absent,
+            )
+        )
+
+    def in_session(self, code: str, days: list[date]) -> None:
+        self.conn.execute(
+            calendar_days.insert(),
+            [
+                {
+                    **self._lineage(),
+                    "calendar_id": self.schools[code][1],
+                    "calendar_date": day,
+                    "in_session": True,
+                    "attendance_day": True,
+                    "instructional_minutes": 360,
+                }
+                for day in days
+            ],
+        )
+
+    def program(
+        self,
+        person_id: int,
+        program: str,
+        status: str | None = None,
+        begin: date | None = None,
+        end: date | None = None,
+    ) -> None:
         self.conn.execute(
             program_participation.insert().values(
                 **self._lineage(),
@@ -175,7 +216,51 @@ class District:
                 school_year=self.year,
                 program=program,
                 status_code=status,
-                begin_date=self.first_day,
+                begin_date=begin or self.first_day,
+                end_date=end,
+            )
+        )
+
+    def section(self, code: str) -> int:
+        school_id, calendar_id = self.schools[code]
+        course_id, section_id = next(self._ids), next(self._ids)
+        self.conn.execute(
+            courses.insert().values(
+                **self._lineage(),
+                course_id=course_id,
+                school_id=school_id,
+                calendar_id=calendar_id,
+                local_course_code=f"C{course_id}",
+            )
+        )
+        self.conn.execute(
+            sections.insert().values(**self._lineage(), section_id=section_id, course_id=course_id)
+        )
+        return section_id
+
+    def schedule(
+        self, person_id: int, section_id: int, start: date | None = None, end: date | None = None
+    ) -> None:
+        self.conn.execute(
+            section_enrollments.insert().values(
+                **self._lineage(),
+                section_id=section_id,
+                person_id=person_id,
+                start_date=start or self.first_day,
+                end_date=end,
+            )
+        )
+
+    def transcript(self, person_id: int, attempted: float, earned: float) -> None:
+        self.conn.execute(
+            course_transcripts.insert().values(
+                **self._lineage(),
+                person_id=person_id,
+                school_year=self.year,
+                grade_level="10",
+                local_course_code="C1",
+                credits_attempted=attempted,
+                credits_earned=earned,
             )
         )
 
