@@ -21,7 +21,7 @@ def _value(store, tenant, name: str, school: str | None = None) -> str:
 def outcomes(store, tenant):
     with store.engine.begin() as conn:
         d = District(conn)
-        for code in ("3001", "3002", "3003", "3004", "3005"):
+        for code in ("3001", "3002", "3003", "3004", "3005", "3006"):
             d.school(code)
         # 3001 discipline: three grade-10 students on the count date.
         s1, s2, s3 = d.students(3)
@@ -55,6 +55,12 @@ def outcomes(store, tenant):
         )
         for g in (g1, g2, g3, g4, g5):
             d.cohort(g)
+        # 3006: cohort 2026 in its fifth year; one graduates in May 2027.
+        h1, h2 = d.students(2)
+        d.enroll(h1, "3006", "12", exit=date(2027, 5, 20), exit_code="G01")
+        d.enroll(h2, "3006", "12")
+        d.cohort(h1, 2026)
+        d.cohort(h2, 2026)
         # 3005 assessment: one student at each level, one not determined.
         levels = ["Below Basic", "Basic", "Proficient", "Advanced", "LND"]
         for level, s in zip(levels, d.students(5), strict=True):
@@ -87,6 +93,12 @@ def test_four_year_graduation_rate_adjusts_the_cohort(outcomes, tenant):
     assert _value(outcomes, tenant, "acgr_4yr", "3003") == "33.33"
     assert _value(outcomes, tenant, "acgr_4yr", "3004") == "100.00"
     assert _value(outcomes, tenant, "acgr_4yr") == "50.00"  # g1, g5 of g1, g2, g4, g5
+
+
+def test_five_year_rate_follows_the_earlier_cohort(outcomes, tenant):
+    assert _value(outcomes, tenant, "acgr_5yr", "3006") == "50.00"
+    found = cells(outcomes, tenant, "acgr_4yr", 2027, school_code="3006", role="analyst")
+    assert found["cells"] == []  # no cohort-2027 student there
 
 
 def test_mpi_and_proficiency(outcomes, tenant):
