@@ -85,6 +85,11 @@ def test_refresh_is_incremental(small, store, nexus):
     assert "proportional_attendance" in first["rebuilt"] and first["groups_rebuilt"]
     again = json.loads(nexus("marts", "refresh", "--json").stdout)
     assert again["rebuilt"] == [] and not again["groups_rebuilt"]
+    with store.engine.connect() as conn:  # the definitions as loaded, visible to operators
+        loaded = conn.execute(
+            sa.text("SELECT count(*) FROM mart.grade_card_indicators WHERE school_year = 2027")
+        ).scalar()
+    assert loaded == len(first["rebuilt"])
     # A day's attendance arrives from a later ingestion run.
     with store.engine.begin() as conn:
         day = District(conn, run=2)

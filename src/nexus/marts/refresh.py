@@ -273,8 +273,19 @@ def _save_state(conn, tenant_id, year, name, sha, fingerprint, facts, cells, sec
 
 
 def load_definitions(conn: sa.Connection, school_year: int) -> None:
-    """The year's definitions into `mart.grade_card_indicators` (platform rows, replaced)."""
+    """The year's definitions into `mart.grade_card_indicators` (platform rows), replaced only
+    when they differ from what is loaded, so tenants refreshing at once do not collide."""
     t = grade_card_indicators
+    defined = {i.name: i.sha256 for i in indicators(school_year)}
+    loaded = dict(
+        conn.execute(
+            sa.select(t.c.indicator, t.c.sha256).where(
+                t.c.tenant_id == PLATFORM_TENANT, t.c.school_year == school_year
+            )
+        ).all()
+    )
+    if loaded == defined:
+        return
     conn.execute(t.delete().where(t.c.tenant_id == PLATFORM_TENANT, t.c.school_year == school_year))
     now = datetime.now(UTC)
     rows = [
