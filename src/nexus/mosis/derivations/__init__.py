@@ -6,7 +6,9 @@ derivation is a SQL expression over the layout's *population* relation (one row 
 file reports, built set-based in a DuckDB work area from canonical tables) plus the rule in
 words and the canonical source it reads, which become the value's trace.
 
-A layout's population is registered the same way (`@population("student_core")`).
+A layout's population is registered the same way (`@population("student_core")`). The SQL
+several populations share (the student person, the year's enrollments, program spells, the
+`--school` filter) lives in `population_sql`.
 """
 
 from __future__ import annotations
@@ -80,6 +82,19 @@ def register_file_fields(
     derivation(
         prefix + "current_school_year", "$school_year", "ending year of the school year", "-"
     )
+
+
+def register_district_code(prefix: str, *names: str) -> None:
+    """The reporting (and attending) district code fields: the tenant district's DESE code.
+
+    `names`: the field names, `reporting_district_code` when none is given."""
+    for name in names or ("reporting_district_code",):
+        derivation(
+            prefix + name,
+            "$district_code",
+            "the tenant district's DESE county-district code",
+            "education.districts",
+        )
 
 
 def population(layout: str) -> Callable[[Population], Population]:

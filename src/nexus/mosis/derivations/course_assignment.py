@@ -27,16 +27,11 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_district_code,
     register_file_fields,
 )
 from nexus.mosis.derivations.educator_core import EDSSN
-
-
-def lit(value: object) -> str:
-    """A SQL literal (for the few strings written into population SQL)."""
-    if value is None:
-        return "NULL"
-    return "'" + str(value).replace("'", "''") + "'"
+from nexus.mosis.derivations.population_sql import lit, school_filter
 
 
 def build_assignments(
@@ -112,7 +107,7 @@ def build_assignments(
         "AND i.person_id IS NOT NULL AND p.identifier_type = 'ssn' GROUP BY i.person_id",
         {"person_id": "BIGINT"},
     )
-    school = f"AND s.school_code = {lit(ctx.school_code)}" if ctx.school_code else ""
+    school = school_filter(ctx, "s.school_code")
     if credit_levels is not None:
         listed = ", ".join(lit(v) for v in credit_levels)
         school += f" AND lower(s.credit_level) IN ({listed})"
@@ -168,28 +163,44 @@ def build_assignments(
     ).fetchall()
 
 
-@population("course_assignment")
-def course_assignment_population(
-    db: duckdb.DuckDBPyConnection, ctx: ExtractContext, canonical: CanonicalReader
+# A population of one record per section: (subject type, subject key, ORDER BY of the file).
+SECTION_SUBJECT = ("section", "assign_num", "school_code, section_id")
+
+# The semester from the section's term and `new_year` (January 1 of the school year).
+SEMESTER_SQL = (
+    "CASE WHEN term_start IS NULL OR term_end IS NULL THEN NULL "
+    "WHEN term_end < new_year THEN '1' WHEN term_start >= new_year THEN '2' ELSE '0' END"
+)
+
+
+def build_semester_population(
+    db: duckdb.DuckDBPyConnection,
+    ctx: ExtractContext,
+    canonical: CanonicalReader,
+    *,
+    credit_levels: tuple[str, ...] | None = None,
 ) -> tuple[str, str, str]:
-    build_assignments(db, ctx, canonical, "ca")
+    """`pop`: the sections of `build_assignments` with `new_year`, for `SEMESTER_SQL`."""
+    build_assignments(db, ctx, canonical, "ca", credit_levels=credit_levels)
     db.execute(
         f"CREATE OR REPLACE TABLE pop AS SELECT *, DATE '{ctx.school_year}-01-01' AS new_year "
         "FROM ca"
     ).fetchall()
-    return "section", "assign_num", "school_code, section_id"
+    return SECTION_SUBJECT
+
+
+@population("course_assignment")
+def course_assignment_population(
+    db: duckdb.DuckDBPyConnection, ctx: ExtractContext, canonical: CanonicalReader
+) -> tuple[str, str, str]:
+    return build_semester_population(db, ctx, canonical)
 
 
 def _register() -> None:
     d = "course_assignment."
     register_file_fields(d)
     derivation(d + "edssn", *EDSSN)
-    derivation(
-        d + "reporting_district_code",
-        "$district_code",
-        "the tenant district's DESE county-district code",
-        "education.districts",
-    )
+    register_district_code(d)
     derivation(
         d + "reporting_school_code",
         "school_code",
@@ -241,8 +252,7 @@ def _register() -> None:
     )
     derivation(
         d + "semester",
-        "CASE WHEN term_start IS NULL OR term_end IS NULL THEN NULL "
-        "WHEN term_end < new_year THEN '1' WHEN term_start >= new_year THEN '2' ELSE '0' END",
+        SEMESTER_SQL,
         "from the section's term: ends before January 1 → 1 (fall), starts on or after it "
         "→ 2 (winter), else 0 (full year); no term dates → blank (assumption: DESE's rule "
         "for this vendor-named item was not found)",

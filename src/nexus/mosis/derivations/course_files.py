@@ -29,16 +29,22 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_district_code,
     register_file_fields,
 )
-from nexus.mosis.derivations.course_assignment import build_assignments
-from nexus.mosis.derivations.educator_core import EDSSN
-from nexus.mosis.derivations.student_assignment import (
-    STUDENT_COLUMNS,
-    load_student_identity,
-    register_student_fields,
-    student_table,
+from nexus.mosis.derivations.course_assignment import (
+    SECTION_SUBJECT,
+    SEMESTER_SQL,
+    build_assignments,
+    build_semester_population,
 )
+from nexus.mosis.derivations.educator_core import EDSSN
+from nexus.mosis.derivations.population_sql import (
+    STUDENT_COLUMNS,
+    load_students,
+    register_student_fields,
+)
+from nexus.mosis.derivations.student_assignment import SECTION_ENROLLMENT_SUBJECT, STUDENT_FIELDS
 
 POSTSECONDARY_LEVELS = ("postsecondary", "adult", "dual")
 
@@ -48,19 +54,14 @@ def summer_course_population(
     db: duckdb.DuckDBPyConnection, ctx: ExtractContext, canonical: CanonicalReader
 ) -> tuple[str, str, str]:
     build_assignments(db, ctx, canonical, "pop", summer=True)
-    return "section", "assign_num", "school_code, section_id"
+    return SECTION_SUBJECT
 
 
 @population("postsecondary_adult_course_assignment")
 def postsecondary_course_population(
     db: duckdb.DuckDBPyConnection, ctx: ExtractContext, canonical: CanonicalReader
 ) -> tuple[str, str, str]:
-    build_assignments(db, ctx, canonical, "ca", credit_levels=POSTSECONDARY_LEVELS)
-    db.execute(
-        f"CREATE OR REPLACE TABLE pop AS SELECT *, DATE '{ctx.school_year}-01-01' AS new_year "
-        "FROM ca"
-    ).fetchall()
-    return "section", "assign_num", "school_code, section_id"
+    return build_semester_population(db, ctx, canonical, credit_levels=POSTSECONDARY_LEVELS)
 
 
 @population("summer_student_assignment")
@@ -88,8 +89,7 @@ def summer_student_population(
             "summer_school": "BOOLEAN",
         },
     )
-    load_student_identity(canonical, t)
-    student_table(db)
+    load_students(db, canonical, t)
     db.execute(
         f"""
         CREATE OR REPLACE TABLE pop AS
@@ -107,22 +107,13 @@ def summer_student_population(
         LEFT JOIN stu u ON u.person_id = r.person_id
         """
     ).fetchall()
-    return (
-        "section_enrollment",
-        "assign_num || ':' || CAST(person_id AS VARCHAR)",
-        "school_code, section_id, state_id, person_id",
-    )
+    return SECTION_ENROLLMENT_SUBJECT
 
 
 def _educator_fields(prefix: str, last: str, first: str) -> None:
     register_file_fields(prefix)
     derivation(prefix + "edssn", *EDSSN)
-    derivation(
-        prefix + "reporting_district_code",
-        "$district_code",
-        "the tenant district's DESE county-district code",
-        "education.districts",
-    )
+    register_district_code(prefix)
     derivation(
         prefix + "reporting_school_code",
         "school_code",
@@ -178,40 +169,21 @@ def _register() -> None:
     )
     derivation(
         p + "course_sem",
-        "CASE WHEN term_start IS NULL OR term_end IS NULL THEN NULL "
-        "WHEN term_end < new_year THEN '1' WHEN term_start >= new_year THEN '2' ELSE '0' END",
+        SEMESTER_SQL,
         "from the section's term: ends before January 1 → 1 (fall), starts on or after it "
         "→ 2 (winter), else 0 (full year); no term dates → blank",
         "education.sections.term_start_date/term_end_date | terms",
     )
     u = "summer_student_assignment."
     register_file_fields(u)
-    derivation(
-        u + "reporting_district_code",
-        "$district_code",
-        "the tenant district's DESE county-district code",
-        "education.districts",
-    )
+    register_district_code(u)
     derivation(
         u + "reporting_school_code",
         "school_code",
         "DESE code of the section's school (the course's school)",
         "education.sections -> courses -> schools",
     )
-    register_student_fields(
-        u,
-        {
-            "state_id": "state_id",
-            "local_student_id": "local_id",
-            "student_last_name": "last",
-            "student_first_name": "first",
-            "student_middle_name": "middle",
-            "student_name_suffix": "suffix",
-            "student_dateof_birth": "birth",
-            "student_gender": "gender",
-            "student_race_ethn": "race",
-        },
-    )
+    register_student_fields(u, STUDENT_FIELDS)
     derivation(
         u + "student_grade_level",
         "grade_level",

@@ -21,9 +21,10 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_district_code,
     register_file_fields,
 )
-from nexus.mosis.derivations.course_assignment import lit
+from nexus.mosis.derivations.population_sql import school_filter
 
 
 @population("ctso")
@@ -46,7 +47,7 @@ def ctso_population(
         f"WHERE e.tenant_id = {t} AND e.school_year = {y} AND NOT coalesce(e.no_show, false)",
         {"person_id": "BIGINT", "entry_date": "DATE", "enrollment_id": "BIGINT"},
     )
-    school = f"AND e.school_code = {lit(ctx.school_code)}" if ctx.school_code else ""
+    school = school_filter(ctx, "e.school_code")
     db.execute(
         f"""
         CREATE OR REPLACE TABLE pop AS
@@ -71,12 +72,7 @@ def ctso_population(
 def _register() -> None:
     d = "ctso."
     register_file_fields(d)
-    derivation(
-        d + "reporting_district_code",
-        "$district_code",
-        "the tenant district's DESE county-district code",
-        "education.districts",
-    )
+    register_district_code(d)
     derivation(
         d + "reporting_school_code",
         "school_code",

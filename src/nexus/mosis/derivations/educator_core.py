@@ -31,22 +31,15 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_district_code,
     register_file_fields,
 )
-
-# Hispanic/Latino first (H, an unverified letter), then more than one race (M), else the race:
-# the same rule as Student Core's RaceEthnicity.
-RACE_SQL = (
-    "CASE WHEN hispanic_latino THEN 'H' WHEN ("
-    "coalesce(race_american_indian_alaska_native::INT, 0)"
-    " + coalesce(race_asian::INT, 0) + coalesce(race_black_african_american::INT, 0)"
-    " + coalesce(race_native_hawaiian_pacific_islander::INT, 0)"
-    " + coalesce(race_white::INT, 0)) > 1 THEN 'M'"
-    " WHEN race_american_indian_alaska_native THEN 'I' WHEN race_asian THEN 'A'"
-    " WHEN race_black_african_american THEN 'B'"
-    " WHEN race_native_hawaiian_pacific_islander THEN 'P' WHEN race_white THEN 'W' END"
+from nexus.mosis.derivations.population_sql import (
+    IDENTITY_TYPES,
+    RACE_RULE,
+    RACE_SQL,
+    school_filter,
 )
-RACE_RULE = "Hispanic/Latino first (H, unverified letter), more than one race M, else the race"
 
 # EDSSN: the staff person's identifier of type `ssn`, nine digits without dashes or spaces.
 # No shipped mapping writes one (the SIS extracts Nexus reads carry no SSN): a source that
@@ -64,12 +57,6 @@ IDENTITY_COLUMNS = (
     "i.hispanic_latino, i.race_american_indian_alaska_native, i.race_asian, "
     "i.race_black_african_american, i.race_native_hawaiian_pacific_islander, i.race_white"
 )
-
-
-def _lit(value: object) -> str:
-    if value is None:
-        return "NULL"
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def load_assignments(
@@ -113,16 +100,7 @@ def load_assignments(
         "race_american_indian_alaska_native, race_asian, race_black_african_american, "
         "race_native_hawaiian_pacific_islander, race_white FROM census.identities "
         f"WHERE tenant_id = {t} AND person_kind = 'staff' AND person_id IS NOT NULL",
-        {
-            "person_id": "BIGINT",
-            "birth_date": "DATE",
-            "hispanic_latino": "BOOLEAN",
-            "race_american_indian_alaska_native": "BOOLEAN",
-            "race_asian": "BOOLEAN",
-            "race_black_african_american": "BOOLEAN",
-            "race_native_hawaiian_pacific_islander": "BOOLEAN",
-            "race_white": "BOOLEAN",
-        },
+        IDENTITY_TYPES,
     )
     canonical.load(
         "staff_ids_in",
@@ -134,7 +112,7 @@ def load_assignments(
         "AND p.identifier_type IN ('educator_state_id', 'ssn')",
         {"person_id": "BIGINT"},
     )
-    school = f"AND a.school_code = {_lit(ctx.school_code)}" if ctx.school_code else ""
+    school = school_filter(ctx, "a.school_code")
     db.execute(
         f"""
         CREATE OR REPLACE TABLE asg_active AS
@@ -216,12 +194,7 @@ def register_person(layout: str, names: tuple[str, ...]) -> None:
 def _register() -> None:
     d = "educator_core."
     register_district("educator_core")
-    derivation(
-        d + "reporting_district_code",
-        "$district_code",
-        "the tenant district's DESE county-district code",
-        "education.districts",
-    )
+    register_district_code(d)
     derivation(
         d + "name",
         "nullif(concat_ws(' ', legal_first_name, legal_middle_name, legal_last_name), '')",

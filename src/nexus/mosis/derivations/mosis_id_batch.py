@@ -18,11 +18,12 @@ from __future__ import annotations
 import duckdb
 
 from nexus.mosis.derivations import CanonicalReader, ExtractContext, derivation, population
-from nexus.mosis.derivations.course_assignment import lit
-from nexus.mosis.derivations.student_assignment import (
+from nexus.mosis.derivations.population_sql import (
     load_enrollments,
-    load_student_identity,
-    student_table,
+    load_students,
+    primary_first,
+    register_residency,
+    school_filter,
 )
 
 
@@ -32,18 +33,16 @@ def mosis_id_batch_population(
 ) -> tuple[str, str, str]:
     t, y = int(ctx.tenant_id), int(ctx.school_year)
     end = ctx.dates.count_date
-    load_student_identity(canonical, t)
-    load_enrollments(canonical, t, y)
-    student_table(db)
-    school = f"AND school_code = {lit(ctx.school_code)}" if ctx.school_code else ""
+    load_students(db, canonical, t)
+    load_enrollments(db, canonical, t, y)
+    school = school_filter(ctx, "school_code")
     db.execute(
         f"""
         CREATE OR REPLACE TABLE pop AS
         WITH e AS (
           SELECT *, row_number() OVER (
               PARTITION BY person_id
-              ORDER BY CASE service_type WHEN 'P' THEN 0 WHEN 'S' THEN 1 ELSE 2 END,
-                       entry_date DESC, enrollment_id DESC) AS pick
+              ORDER BY {primary_first()}) AS pick
           FROM enr_all
           WHERE NOT coalesce(no_show, false) AND entry_date <= DATE '{end}'
         )
@@ -66,12 +65,7 @@ def _register() -> None:
         "DESE code of the school of the chosen enrollment",
         "education.enrollments -> schools",
     )
-    derivation(
-        d + "resident_district_code",
-        "coalesce(resident_district, $district_code)",
-        "the enrollment's resident district, else the attending district",
-        "education.enrollments.resident_district",
-    )
+    register_residency(d, school_column=None)
     for column, field in (
         ("legal_last_name", "legal_last_name"),
         ("legal_first_name", "legal_first_name"),

@@ -27,6 +27,7 @@ from nexus.mosis.derivations import (
     population,
     register_file_fields,
 )
+from nexus.mosis.derivations.population_sql import school_filter
 
 # DESE's grade order (code set Student_Grade_Level_Codes): PK, KA, KP, K, 01 … 12.
 GRADE_ORDER = (
@@ -34,12 +35,6 @@ GRADE_ORDER = (
     "CASE WHEN {g} IN ('01','02','03','04','05','06','07','08','09','10','11','12') "
     "THEN 3 + CAST({g} AS INTEGER) END END"
 )
-
-
-def _lit(value: object) -> str:
-    if value is None:
-        return "NULL"
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def load_calendars(
@@ -87,7 +82,7 @@ def load_calendars(
             "instructional_minutes": "INTEGER",
         },
     )
-    school = f"AND c.school_code = {_lit(ctx.school_code)}" if ctx.school_code else ""
+    school = school_filter(ctx, "c.school_code")
     order = GRADE_ORDER.format(g="g.grade_level")
     db.execute(
         f"""

@@ -20,14 +20,20 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_district_code,
     register_file_fields,
 )
-
-
-def _lit(value: object) -> str:
-    if value is None:
-        return "NULL"
-    return "'" + str(value).replace("'", "''") + "'"
+from nexus.mosis.derivations.population_sql import (
+    STUDENT_SUBJECT,
+    enrolled_between,
+    identifier,
+    load_enrollments,
+    load_student_identity,
+    primary_first,
+    register_residency,
+    register_student_fields,
+    school_filter,
+)
 
 
 @population("student_core")
@@ -35,56 +41,8 @@ def student_core_population(
     db: duckdb.DuckDBPyConnection, ctx: ExtractContext, canonical: CanonicalReader
 ) -> tuple[str, str, str]:
     t, y, d = int(ctx.tenant_id), int(ctx.school_year), ctx.dates
-    canonical.load(
-        "enr",
-        "SELECT e.enrollment_id, e.person_id, e.school_year, e.grade_level, e.entry_date, "
-        "e.exit_date, e.service_type, e.fte, e.resident_district, e.residency_status, "
-        "e.state_exclude, e.no_show, e.key_scope, s.school_code, "
-        "c.state_exclude AS calendar_exclude, c.summer_school FROM education.enrollments e "
-        "LEFT JOIN education.schools s ON s.tenant_id = e.tenant_id AND s.school_id = e.school_id "
-        "LEFT JOIN education.calendars c ON c.tenant_id = e.tenant_id "
-        f"AND c.calendar_id = e.calendar_id WHERE e.tenant_id = {t} AND e.school_year = {y}",
-        {
-            "enrollment_id": "BIGINT",
-            "person_id": "BIGINT",
-            "school_year": "INTEGER",
-            "entry_date": "DATE",
-            "exit_date": "DATE",
-            "fte": "DECIMAL(12, 4)",
-            "state_exclude": "BOOLEAN",
-            "no_show": "BOOLEAN",
-            "calendar_exclude": "BOOLEAN",
-            "summer_school": "BOOLEAN",
-        },
-    )
-    canonical.load(
-        "ident",
-        "SELECT person_id, key_scope, legal_first_name, legal_middle_name, legal_last_name, "
-        "generation_suffix, birth_date, gender, hispanic_latino, "
-        "race_american_indian_alaska_native, race_asian, race_black_african_american, "
-        "race_native_hawaiian_pacific_islander, race_white FROM census.identities "
-        f"WHERE tenant_id = {t} AND person_kind = 'student' AND person_id IS NOT NULL",
-        {
-            "person_id": "BIGINT",
-            "birth_date": "DATE",
-            "hispanic_latino": "BOOLEAN",
-            "race_american_indian_alaska_native": "BOOLEAN",
-            "race_asian": "BOOLEAN",
-            "race_black_african_american": "BOOLEAN",
-            "race_native_hawaiian_pacific_islander": "BOOLEAN",
-            "race_white": "BOOLEAN",
-        },
-    )
-    canonical.load(
-        "ids",
-        "SELECT i.person_id, p.identifier_type, p.value FROM census.person_identifiers p "
-        "JOIN census.identities i ON i.tenant_id = p.tenant_id AND i.key_scope = p.key_scope "
-        "AND i.person_kind = p.person_kind AND i.source_key = p.source_key "
-        f"WHERE p.tenant_id = {t} AND p.valid_to_run IS NULL AND p.person_kind = 'student' "
-        "AND i.person_id IS NOT NULL "
-        "AND p.identifier_type IN ('mosis_state_id', 'student_number')",
-        {"person_id": "BIGINT"},
-    )
+    load_enrollments(db, canonical, t, y)
+    load_student_identity(canonical, t)
     canonical.load(
         "prog",
         "SELECT person_id, program, status_code, begin_date, end_date "
@@ -101,8 +59,9 @@ def student_core_population(
         {"person_id": "BIGINT", "unexcused_days": "BIGINT"},
     )
     start = d.window_start if d.whole_year else d.count_date
+    count = f"DATE '{d.count_date}'"
     end = d.count_date
-    school = f"AND e.school_code = {_lit(ctx.school_code)}" if ctx.school_code else ""
+    school = school_filter(ctx, "e.school_code")
 
     def active(alias: str) -> str:
         return (
@@ -129,13 +88,10 @@ def student_core_population(
         WITH cand AS (
           SELECT e.*, row_number() OVER (
               PARTITION BY e.person_id
-              ORDER BY CASE e.service_type WHEN 'P' THEN 0 WHEN 'S' THEN 1 ELSE 2 END,
-                       e.entry_date DESC, e.enrollment_id DESC) AS pick
+              ORDER BY {primary_first("e")}) AS pick
           FROM enr e
-          WHERE NOT coalesce(e.state_exclude, false) AND NOT coalesce(e.no_show, false)
-            AND NOT coalesce(e.calendar_exclude, false) AND NOT coalesce(e.summer_school, false)
-            AND e.entry_date <= DATE '{end}'
-            AND (e.exit_date IS NULL OR e.exit_date >= DATE '{start}') {school}
+          WHERE NOT coalesce(e.summer_school, false)
+            AND {enrolled_between("e", f"DATE '{start}'", f"DATE '{end}'")} {school}
         ), c AS (SELECT * FROM cand WHERE pick = 1)
         SELECT c.enrollment_id, c.person_id, c.school_code, c.grade_level, c.entry_date,
                c.exit_date, c.service_type, c.fte, c.resident_district, c.residency_status,
@@ -144,10 +100,8 @@ def student_core_population(
                i.race_american_indian_alaska_native, i.race_asian,
                i.race_black_african_american, i.race_native_hawaiian_pacific_islander,
                i.race_white,
-               (SELECT min(value) FROM ids WHERE ids.person_id = c.person_id
-                  AND identifier_type = 'mosis_state_id') AS state_id,
-               (SELECT min(value) FROM ids WHERE ids.person_id = c.person_id
-                  AND identifier_type = 'student_number') AS local_id,
+               {identifier("c.person_id", "mosis_state_id")} AS state_id,
+               {identifier("c.person_id", "student_number")} AS local_id,
                {program_code("lunch")} AS lunch_status,
                {program("gifted")} AS gifted,
                {program("homeless")} AS homeless,
@@ -160,14 +114,13 @@ def student_core_population(
                {program_code("iep")} AS iep_code,
                coalesce((SELECT t.unexcused_days FROM truancy t
                          WHERE t.person_id = c.person_id), 0) AS unexcused_days,
-               (c.entry_date <= DATE '{d.count_date}' AND (c.exit_date IS NULL
-                  OR c.exit_date >= DATE '{d.count_date}')) AS enrolled_on_count_date
+               ({enrolled_between("c", count, count)}) AS enrolled_on_count_date
         FROM c
         LEFT JOIN ident i ON i.person_id = c.person_id AND i.key_scope = c.key_scope
         WHERE true {iep_only}
         """
     ).fetchall()
-    return "student", "CAST(person_id AS VARCHAR)", "school_code, state_id, person_id"
+    return STUDENT_SUBJECT
 
 
 def _yn(expr: str) -> str:
@@ -177,13 +130,7 @@ def _yn(expr: str) -> str:
 def _register() -> None:
     d = "student_core."
     register_file_fields(d)
-    for name in ("attending_district_code", "reporting_district_code"):
-        derivation(
-            d + name,
-            "$district_code",
-            "the tenant district's DESE county-district code",
-            "education.districts",
-        )
+    register_district_code(d, "attending_district_code", "reporting_district_code")
     for name in ("attending_school_code", "reporting_school_code"):
         derivation(
             d + name,
@@ -191,27 +138,16 @@ def _register() -> None:
             "DESE code of the school of the chosen enrollment",
             "education.enrollments -> schools",
         )
-    derivation(
-        d + "resident_district_code",
-        "coalesce(resident_district, $district_code)",
-        "the enrollment's resident district, else the attending district",
-        "education.enrollments.resident_district",
-    )
-    derivation(
-        d + "resident_school_code",
-        "CASE WHEN coalesce(resident_district, $district_code) = $district_code "
-        "THEN school_code END",
-        "residents: the attending school; non-residents: blank (their building is not known)",
-        "education.enrollments",
-    )
-    derivation(
-        d + "state_id", "state_id", "MOSIS ID (DESE)", "census.person_identifiers(mosis_state_id)"
-    )
-    derivation(
-        d + "local_student_id",
-        "local_id",
-        "the district's student number",
-        "census.person_identifiers(student_number)",
+    register_residency(d)
+    register_student_fields(
+        d,
+        {
+            "state_id": "state_id",
+            "local_student_id": "local_id",
+            "date_of_birth": "birth",
+            "gender": "gender",
+            "race_ethnicity": "race",
+        },
     )
     for column, field in (
         ("last_name", "legal_last_name"),
@@ -221,30 +157,10 @@ def _register() -> None:
     ):
         derivation(d + column, field, "legal name from the SIS", "census.identities")
     derivation(
-        d + "date_of_birth",
-        "strftime(birth_date, '%m/%d/%Y')",
-        "birth date, MM/DD/YYYY",
-        "census.identities.birth_date",
-    )
-    derivation(
         d + "student_grade_level",
         "grade_level",
         "grade of the chosen enrollment",
         "education.enrollments.grade_level",
-    )
-    derivation(d + "gender", "gender", "gender (M/F)", "census.identities.gender")
-    derivation(
-        d + "race_ethnicity",
-        "CASE WHEN hispanic_latino THEN 'H' WHEN ("
-        "coalesce(race_american_indian_alaska_native::INT, 0)"
-        " + coalesce(race_asian::INT, 0) + coalesce(race_black_african_american::INT, 0)"
-        " + coalesce(race_native_hawaiian_pacific_islander::INT, 0)"
-        " + coalesce(race_white::INT, 0)) > 1 THEN 'M'"
-        " WHEN race_american_indian_alaska_native THEN 'I' WHEN race_asian THEN 'A'"
-        " WHEN race_black_african_american THEN 'B'"
-        " WHEN race_native_hawaiian_pacific_islander THEN 'P' WHEN race_white THEN 'W' END",
-        "Hispanic/Latino first (H, unverified letter), more than one race M, else the race",
-        "census.identities",
     )
     derivation(
         d + "lunch_status",

@@ -21,16 +21,17 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_district_code,
     register_file_fields,
 )
-from nexus.mosis.derivations.course_assignment import lit
-from nexus.mosis.derivations.student_assignment import (
+from nexus.mosis.derivations.population_sql import (
     STUDENT_COLUMNS,
-    enrollment_view,
+    enrolled_between,
     load_enrollments,
-    load_student_identity,
+    load_students,
+    primary_first,
     register_student_fields,
-    student_table,
+    school_filter,
 )
 
 
@@ -52,21 +53,18 @@ def student_course_completion_population(
             "completed_date": "DATE",
         },
     )
-    load_student_identity(canonical, t)
-    load_enrollments(canonical, t, y)
-    student_table(db)
-    enrollment_view(db)
-    school = f"WHERE x.school_code = {lit(ctx.school_code)}" if ctx.school_code else ""
+    load_students(db, canonical, t)
+    load_enrollments(db, canonical, t, y)
+    school = school_filter(ctx, "x.school_code", "WHERE")
+    done = "tr.completed_date"
     db.execute(
         f"""
         CREATE OR REPLACE TABLE pop AS
         WITH s AS (
           SELECT tr.key_scope, tr.source_key, e.school_code, row_number() OVER (
               PARTITION BY tr.key_scope, tr.source_key
-              ORDER BY (tr.completed_date IS NOT NULL AND e.entry_date <= tr.completed_date
-                        AND (e.exit_date IS NULL OR e.exit_date >= tr.completed_date)) DESC,
-                       CASE e.service_type WHEN 'P' THEN 0 WHEN 'S' THEN 1 ELSE 2 END,
-                       e.entry_date DESC, e.enrollment_id DESC) AS pick
+              ORDER BY ({done} IS NOT NULL AND {enrolled_between("e", done, done)}) DESC,
+                       {primary_first("e")}) AS pick
           FROM tr JOIN enr e ON e.person_id = tr.person_id
         ), x AS (
           SELECT tr.*, s.school_code, {STUDENT_COLUMNS}
@@ -88,12 +86,7 @@ def student_course_completion_population(
 def _register() -> None:
     d = "student_course_completion."
     register_file_fields(d)
-    derivation(
-        d + "reporting_district_code",
-        "$district_code",
-        "the tenant district's DESE county-district code",
-        "education.districts",
-    )
+    register_district_code(d)
     derivation(
         d + "reporting_school_code",
         "school_code",

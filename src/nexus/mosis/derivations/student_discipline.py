@@ -30,18 +30,20 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_district_code,
     register_file_fields,
 )
-from nexus.mosis.derivations.course_assignment import lit
-from nexus.mosis.derivations.student_assignment import (
+from nexus.mosis.derivations.population_sql import (
     STUDENT_COLUMNS,
-    enrollment_view,
+    enrolled_between,
     load_enrollments,
     load_programs,
-    load_student_identity,
+    load_students,
+    primary_first,
     program_code,
+    register_residency,
     register_student_fields,
-    student_table,
+    school_filter,
 )
 
 REMOVAL_RANK = ("EXP", "OSS", "ISS", "UR")  # most serious first (assumption)
@@ -87,12 +89,11 @@ def student_discipline_population(
             "duration_days": "DECIMAL(12, 4)",
         },
     )
-    load_student_identity(canonical, t)
-    load_enrollments(canonical, t, y)
+    load_students(db, canonical, t)
+    load_enrollments(db, canonical, t, y)
     load_programs(canonical, t, y)
-    student_table(db)
-    enrollment_view(db)
-    school = f"WHERE x.reporting_school = {lit(ctx.school_code)}" if ctx.school_code else ""
+    school = school_filter(ctx, "x.reporting_school", "WHERE")
+    on = "inc.incident_date"
     db.execute(
         f"""
         CREATE OR REPLACE TABLE pop AS
@@ -114,20 +115,17 @@ def student_discipline_population(
           SELECT o.incident_id, o.person_id, e.school_code, e.resident_district,
                  row_number() OVER (
                      PARTITION BY o.incident_id, o.person_id
-                     ORDER BY CASE e.service_type WHEN 'P' THEN 0 WHEN 'S' THEN 1 ELSE 2 END,
-                              e.entry_date DESC, e.enrollment_id DESC) AS pick
+                     ORDER BY {primary_first("e")}) AS pick
           FROM o JOIN inc ON inc.incident_id = o.incident_id
-          JOIN enr e ON e.person_id = o.person_id AND e.entry_date <= inc.incident_date
-            AND (e.exit_date IS NULL OR e.exit_date >= inc.incident_date)
+          JOIN enr e ON e.person_id = o.person_id AND {enrolled_between("e", on, on)}
           WHERE o.pick = 1
         ), x AS (
           SELECT inc.incident_id, inc.incident_date, inc.school_code AS reporting_school,
                  coalesce(en.school_code, inc.school_code) AS attending_school,
                  en.resident_district, o.person_id, o.state_offense_code,
                  upper(a.state_action_code) AS removal, a.duration_days, {STUDENT_COLUMNS},
-                 {program_code("english_learner", "o.person_id", "inc.incident_date")}
-                     AS el_status,
-                 {program_code("iep", "o.person_id", "inc.incident_date")} AS iep_code
+                 {program_code("english_learner", "o.person_id", on)} AS el_status,
+                 {program_code("iep", "o.person_id", on)} AS iep_code
           FROM o JOIN inc ON inc.incident_id = o.incident_id
           JOIN a ON a.incident_id = o.incident_id AND a.person_id = o.person_id AND a.pick = 1
           LEFT JOIN en ON en.incident_id = o.incident_id AND en.person_id = o.person_id
@@ -148,13 +146,7 @@ def student_discipline_population(
 def _register() -> None:
     d = "student_discipline."
     register_file_fields(d)
-    for name in ("attending_district_code", "reporting_district_code"):
-        derivation(
-            d + name,
-            "$district_code",
-            "the tenant district's DESE county-district code",
-            "education.districts",
-        )
+    register_district_code(d, "attending_district_code", "reporting_district_code")
     derivation(
         d + "attending_school_code",
         "attending_school",
@@ -168,19 +160,7 @@ def _register() -> None:
         "the incident's school",
         "education.discipline_incidents -> schools",
     )
-    derivation(
-        d + "resident_district_code",
-        "coalesce(resident_district, $district_code)",
-        "the enrollment's resident district, else the attending district",
-        "education.enrollments.resident_district",
-    )
-    derivation(
-        d + "resident_school_code",
-        "CASE WHEN coalesce(resident_district, $district_code) = $district_code "
-        "THEN attending_school END",
-        "residents: the attending school; non-residents: blank (their building is not known)",
-        "education.enrollments",
-    )
+    register_residency(d, school_column="attending_school")
     register_student_fields(
         d,
         {

@@ -32,14 +32,15 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_district_code,
     register_file_fields,
 )
-from nexus.mosis.derivations.course_assignment import lit
-from nexus.mosis.derivations.student_assignment import (
+from nexus.mosis.derivations.population_sql import (
     STUDENT_COLUMNS,
-    load_student_identity,
+    load_students,
+    register_residency,
     register_student_fields,
-    student_table,
+    school_filter,
 )
 
 
@@ -97,9 +98,8 @@ def sea_population(
         f"AND calendar_date BETWEEN DATE '{start}' AND DATE '{end}'",
         {"calendar_id": "BIGINT", "calendar_date": "DATE", "instructional_minutes": "BIGINT"},
     )
-    load_student_identity(canonical, t)
-    student_table(db)
-    school = f"AND e.school_code = {lit(ctx.school_code)}" if ctx.school_code else ""
+    load_students(db, canonical, t)
+    school = school_filter(ctx, "e.school_code")
     kind = "" if summer else "NOT "
     # June: the year's own enrollments (one left open from an earlier year is not a span of
     # this one); August: summer enrollments by their dates, whatever year the SIS gave them.
@@ -151,13 +151,7 @@ def _hours(column: str, decimals: int) -> str:
 def _register() -> None:
     d = "student_enrollment_attendance."
     register_file_fields(d)
-    for name in ("attending_district_code", "reporting_district_code"):
-        derivation(
-            d + name,
-            "$district_code",
-            "the tenant district's DESE county-district code",
-            "education.districts",
-        )
+    register_district_code(d, "attending_district_code", "reporting_district_code")
     for name in ("attending_school_code", "reporting_school_code"):
         derivation(
             d + name,
@@ -165,19 +159,7 @@ def _register() -> None:
             "DESE code of the enrollment's school",
             "education.enrollments -> schools",
         )
-    derivation(
-        d + "resident_district_code",
-        "coalesce(resident_district, $district_code)",
-        "the enrollment's resident district, else the attending district",
-        "education.enrollments.resident_district",
-    )
-    derivation(
-        d + "resident_school_code",
-        "CASE WHEN coalesce(resident_district, $district_code) = $district_code "
-        "THEN school_code END",
-        "residents: the attending school; non-residents: blank (their building is not known)",
-        "education.enrollments",
-    )
+    register_residency(d)
     register_student_fields(
         d,
         {

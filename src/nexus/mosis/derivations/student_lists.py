@@ -32,18 +32,21 @@ from nexus.mosis.derivations import (
     ExtractContext,
     derivation,
     population,
+    register_district_code,
     register_file_fields,
 )
-from nexus.mosis.derivations.course_assignment import lit
-from nexus.mosis.derivations.student_assignment import (
+from nexus.mosis.derivations.population_sql import (
     STUDENT_COLUMNS,
-    enrollment_view,
+    STUDENT_SUBJECT,
+    enrolled_between,
+    lit,
     load_enrollments,
     load_programs,
-    load_student_identity,
+    load_students,
+    primary_first,
     program_code,
     register_student_fields,
-    student_table,
+    school_filter,
 )
 
 # Grades that may sit each precode window's test (see the module docstring).
@@ -66,29 +69,27 @@ def enrolled_students(
     start: date,
     end: date,
     where: str = "true",
+    name: str = "pop",
 ) -> None:
-    """Table `students`: one row per student enrolled at some time in [start, end] (a
+    """Table `name`: one row per student enrolled at some time in [start, end] (a
     countable enrollment: not state-excluded, no-show or excluded calendar), with the chosen
     enrollment's school and grade and the student columns; `where` filters further (SQL over
     `e` the enrollment and `u` the student)."""
     t, y = int(ctx.tenant_id), int(ctx.school_year)
-    load_student_identity(canonical, t)
-    load_enrollments(canonical, t, y)
+    load_students(db, canonical, t)
+    load_enrollments(db, canonical, t, y)
     load_programs(canonical, t, y)
-    student_table(db)
-    enrollment_view(db)
-    school = f"AND e.school_code = {lit(ctx.school_code)}" if ctx.school_code else ""
+    school = school_filter(ctx, "e.school_code")
     db.execute(
         f"""
-        CREATE OR REPLACE TABLE students AS
+        CREATE OR REPLACE TABLE {name} AS
         WITH e AS (
           SELECT e.*, row_number() OVER (
               PARTITION BY e.person_id
-              ORDER BY CASE e.service_type WHEN 'P' THEN 0 WHEN 'S' THEN 1 ELSE 2 END,
-                       e.entry_date DESC, e.enrollment_id DESC) AS pick
+              ORDER BY {primary_first("e")}) AS pick
           FROM enr e
-          WHERE NOT coalesce(e.summer_school, false) AND e.entry_date <= DATE '{end}'
-            AND (e.exit_date IS NULL OR e.exit_date >= DATE '{start}')
+          WHERE NOT coalesce(e.summer_school, false)
+            AND {enrolled_between("e", f"DATE '{start}'", f"DATE '{end}'")}
         )
         SELECT e.person_id, e.school_code, e.grade_level, {STUDENT_COLUMNS}
         FROM e JOIN stu u ON u.person_id = e.person_id
@@ -103,8 +104,7 @@ def direct_certification_population(
 ) -> tuple[str, str, str]:
     d = ctx.dates
     enrolled_students(db, ctx, canonical, start=d.window_start, end=d.count_date)
-    db.execute("CREATE OR REPLACE TABLE pop AS SELECT * FROM students").fetchall()
-    return "student", "CAST(person_id AS VARCHAR)", "school_code, state_id, person_id"
+    return STUDENT_SUBJECT
 
 
 @population("assessment_precode")
@@ -132,8 +132,7 @@ def assessment_precode_population(
         )
         where += " AND e.person_id IN (SELECT person_id FROM eoc_before)"
     enrolled_students(db, ctx, canonical, start=d.count_date, end=d.count_date, where=where)
-    db.execute("CREATE OR REPLACE TABLE pop AS SELECT * FROM students").fetchall()
-    return "student", "CAST(person_id AS VARCHAR)", "school_code, state_id, person_id"
+    return STUDENT_SUBJECT
 
 
 @population("asvab")
@@ -159,6 +158,7 @@ def asvab_population(
         start=d.window_start,
         end=year_end,
         where="e.person_id IN (SELECT person_id FROM asvab_results)",
+        name="students",
     )
     db.execute(
         "CREATE OR REPLACE TABLE pop AS SELECT s.*, r.administration_date, r.scale_score "
@@ -200,12 +200,7 @@ def _register() -> None:
     derivation("direct_certification_lookup.student_grade_level", *grade)
     for prefix in ("assessment_precode.", "asvab."):
         register_file_fields(prefix)
-        derivation(
-            prefix + "reporting_district_code",
-            "$district_code",
-            "the tenant district's DESE county-district code",
-            "education.districts",
-        )
+        register_district_code(prefix)
         derivation(
             prefix + "reporting_school_code",
             "school_code",
