@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nexus.cli_canonical import tenant_code
+from nexus.cli_canonical import TenantOption, tenant_code
 from nexus.cli_common import JsonFlag, checked_store, emit_json, handles_errors, out
 from nexus.mosis import layouts as mosis_layouts
 from nexus.mosis.defaults import list_defaults, set_default, unset_default
@@ -36,6 +36,8 @@ YearOption = Annotated[
     str,
     typer.Option("--year", help="School year: 2026-27 or its ending year 2027."),
 ]
+SchoolOption = Annotated[str | None, typer.Option("--school", help="One school's DESE code.")]
+OutDirOption = Annotated[Path, typer.Option("--out", help="Folder to write the file into.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -265,10 +267,10 @@ def extract_command(
         ),
     ],
     layout: Annotated[str, typer.Option("--layout", help="e.g. student_core.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the file into.")],
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    out_dir: OutDirOption,
+    tenant: TenantOption = None,
     year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
-    school: Annotated[str | None, typer.Option("--school", help="One school's DESE code.")] = None,
+    school: SchoolOption = None,
     count_date: Annotated[
         str | None,
         typer.Option(
@@ -306,19 +308,23 @@ def extract_command(
         f"{result.blocking:,} left out (blocking), {result.warnings:,} warnings",
         highlight=False,
     )
-    if result.problems:
-        table = Table("row", "subject", "column", "severity", "message")
-        for p in result.problems[:200]:
-            table.add_row(
-                str(p["row_no"]), str(p["subject"]), p["column"], p["severity"], p["message"]
-            )
-        out.print(table)
+    _print_problems(result.problems)
+
+
+def _print_problems(problems: list[dict]) -> None:
+    """The rows a file run left out or warned about (the first 200), as a table."""
+    if not problems:
+        return
+    table = Table("row", "subject", "column", "severity", "message")
+    for p in problems[:200]:
+        table.add_row(str(p["row_no"]), str(p["subject"]), p["column"], p["severity"], p["message"])
+    out.print(table)
 
 
 @runs_app.command("list")
 @handles_errors
 def runs_list_command(
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    tenant: TenantOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The tenant's extract runs, newest first."""
@@ -348,7 +354,7 @@ def runs_list_command(
 @handles_errors
 def runs_show_command(
     extract_run_id: int,
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    tenant: TenantOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """One extract run: its input snapshot, layout version, file, counts, left-out rows."""
@@ -371,10 +377,10 @@ mosis_app.add_typer(ids_app, name="ids")
 @ids_app.command("request")
 @handles_errors
 def ids_request_command(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the file into.")],
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    out_dir: OutDirOption,
+    tenant: TenantOption = None,
     year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
-    school: Annotated[str | None, typer.Option("--school", help="One school's DESE code.")] = None,
+    school: SchoolOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write the MOSIS ID batch request: the year's enrolled students without a MOSIS ID."""
@@ -394,20 +400,14 @@ def ids_request_command(
         f"to {result.file}; {result.blocking:,} left out (blocking)",
         highlight=False,
     )
-    if result.problems:
-        table = Table("row", "subject", "column", "severity", "message")
-        for p in result.problems[:200]:
-            table.add_row(
-                str(p["row_no"]), str(p["subject"]), p["column"], p["severity"], p["message"]
-            )
-        out.print(table)
+    _print_problems(result.problems)
 
 
 @ids_app.command("import")
 @handles_errors
 def ids_import_command(
     file: Annotated[Path, typer.Argument(help="DESE's MOSIS ID response file.")],
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    tenant: TenantOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Store the MOSIS IDs of DESE's response as the students' MOSIS identifiers.
@@ -439,7 +439,7 @@ def ids_import_command(
 @ids_app.command("imports")
 @handles_errors
 def ids_imports_command(
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    tenant: TenantOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The tenant's MOSIS ID response imports, newest first."""
@@ -476,7 +476,7 @@ def defaults_set_command(
     layout: Annotated[str, typer.Argument(help="Layout, e.g. school_calendar_header.")],
     column: Annotated[str, typer.Argument(help="The field's column name, e.g. ExitCode.")],
     value: Annotated[str, typer.Argument(help="The value, as it is written in the file.")],
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    tenant: TenantOption = None,
     year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
     note: Annotated[
         str | None, typer.Option("--note", help="Why (kept in every value's trace).")
@@ -506,7 +506,7 @@ def defaults_set_command(
 def defaults_unset_command(
     layout: Annotated[str, typer.Argument(help="Layout.")],
     column: Annotated[str, typer.Argument(help="The field's column name.")],
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    tenant: TenantOption = None,
     year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
     as_json: JsonFlag = False,
 ) -> None:
@@ -524,7 +524,7 @@ def defaults_unset_command(
 @defaults_app.command("list")
 @handles_errors
 def defaults_list_command(
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant code.")] = None,
+    tenant: TenantOption = None,
     year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
     as_json: JsonFlag = False,
 ) -> None:

@@ -66,8 +66,11 @@ def check_kind(kind: str) -> None:
 
 
 def ensure_source_system(conn: sa.Connection, tenant_id: int, kind: str, name: str) -> int:
-    """The id of the tenant's source system of this kind and name, created on first use."""
-    check_kind(kind)
+    """The id of the tenant's source system of this kind and name, created on first use.
+
+    The kind is not checked against `KINDS`: a source system may also be one that is not a
+    connection (DESE's MOSIS ID assignment); callers that take a kind from the operator check
+    it first (`add_connection`, and ingestion through its connector)."""
     found = conn.execute(
         sa.select(source_systems.c.source_system_id).where(
             source_systems.c.tenant_id == tenant_id,

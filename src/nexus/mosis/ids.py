@@ -37,13 +37,13 @@ import sqlalchemy as sa
 
 from nexus.errors import NexusError
 from nexus.integration.artifacts import keep
+from nexus.integration.sources import ensure_source_system
 from nexus.mosis.extract import ExtractResult, run_extract
 from nexus.store import Store
 from nexus.store.bulk import bulk_load
 from nexus.store.canonical_tables import identities, person_identifiers
 from nexus.store.engine import current_user
 from nexus.store.reporting_tables import mosis_id_imports
-from nexus.store.tables import source_systems
 from nexus.store.tenants import find_tenant
 
 ID_SOURCE_KIND = "mosis-id"
@@ -154,28 +154,6 @@ def read_response(path: Path) -> list[dict]:
     if not records:
         raise IdImportError(f"{name}: no records after the column names")
     return records
-
-
-def _source_system(conn: sa.Connection, tenant_id: int) -> int:
-    found = conn.execute(
-        sa.select(source_systems.c.source_system_id).where(
-            source_systems.c.tenant_id == tenant_id,
-            source_systems.c.kind == ID_SOURCE_KIND,
-            source_systems.c.name == ID_SOURCE_NAME,
-        )
-    ).scalar()
-    if found is not None:
-        return found
-    return conn.execute(
-        source_systems.insert()
-        .values(
-            tenant_id=tenant_id,
-            kind=ID_SOURCE_KIND,
-            name=ID_SOURCE_NAME,
-            created_at=datetime.now(UTC),
-        )
-        .returning(source_systems.c.source_system_id)
-    ).scalar_one()
 
 
 def _students(conn: sa.Connection, tenant_id: int) -> tuple[dict, dict, dict]:
@@ -383,7 +361,7 @@ def import_ids(
             )
             .returning(mosis_id_imports.c.import_id)
         ).scalar_one()
-        system = _source_system(conn, tenant.tenant_id)
+        system = ensure_source_system(conn, tenant.tenant_id, ID_SOURCE_KIND, ID_SOURCE_NAME)
         rows = [
             (scope, source_key, o["state_id"])
             for o in outcomes
