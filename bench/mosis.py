@@ -234,7 +234,7 @@ class _Clock:
 
     # SQL the extract's work area runs, by how it starts, and the phase it belongs to.
     SQL_PHASES = (
-        ("CREATE TABLE vals", "values"),
+        ("CREATE OR REPLACE TABLE vals", "values"),
         ("CREATE TABLE problems", "checks"),
         ("SELECT DISTINCT row_no FROM problems", "checks"),
         ("SELECT row_no, subject_key", "fetch values"),
@@ -274,7 +274,7 @@ class _Clock:
         load_all()
         clock = self
         work = extract._Work
-        work._load = self.timed("load canonical", work._load)
+        work.load_sql = self.timed("load canonical", work.load_sql)
         work._store = self.timed("store rows and values", work._store)
         work.run = self.timed("(work area, total)", work.run)
         extract.keep = self.timed("keep file", extract.keep)

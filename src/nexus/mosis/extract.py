@@ -13,6 +13,9 @@ An extract run:
    input snapshot (the ingestion runs last mapped per source and the canonical watermark), rows
    and values in `reporting.mosis_extract_*`.
 Nothing in the file depends on the time it was made: the same input gives the same bytes.
+
+Step 2 is public (`derive_values`, with `reporting_district`, `in_session` and `code_sets` for
+the context), so validation derives a layout's values the same way without writing a file.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ import csv
 import hashlib
 import io
 import json
-import os
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -44,7 +47,7 @@ from nexus.mosis.derivations import (
     load_all,
 )
 from nexus.store import Store, audit
-from nexus.store.bulk import bulk_load, bulk_read
+from nexus.store.bulk import bulk_load
 from nexus.store.engine import current_user
 from nexus.store.reporting_tables import (
     mosis_code_sets,
@@ -53,9 +56,8 @@ from nexus.store.reporting_tables import (
     mosis_extract_values,
 )
 from nexus.store.tables import districts
-from nexus.store.tenants import find_tenant
-
-WORK_MEMORY_LIMIT = os.environ.get("NEXUS_WORK_MEMORY", "1GB")
+from nexus.store.tenants import Tenant, find_tenant
+from nexus.store.work_area import DuckDBWorkArea, lit
 
 
 class ExtractError(NexusError):
@@ -84,12 +86,6 @@ class ExtractResult:
             "count_date": self.count_date.isoformat(),
             "problems": self.problems[:problem_limit],
         }
-
-
-def _lit(value: object) -> str:
-    if value is None:
-        return "NULL"
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def input_snapshot(conn: sa.Connection, tenant_id: int) -> dict:
@@ -137,26 +133,20 @@ def run_extract(
             raise ExtractError(f"no tenant {tenant_code!r}")
         mosis_layouts.load_package(conn)
         layout = mosis_layouts.get_layout(conn, layout_name, school_year)
-        district = (
-            conn.execute(
-                sa.select(districts.c.county_district_code)
-                .where(districts.c.tenant_id == tenant.tenant_id)
-                .order_by(districts.c.district_id)
-            ).scalar()
-            or tenant.county_district_code
-        )
+        district = reporting_district(conn, tenant)
         snapshot = input_snapshot(conn, tenant.tenant_id)
         defaults = field_defaults(conn, tenant.tenant_id, school_year, layout.name)
         if defaults:
             snapshot["field_defaults"] = {c: d.value for c, d in sorted(defaults.items())}
-        codes = _code_sets(conn, school_year)
+        codes = code_sets(conn, school_year)
         partial = mosis_layouts.partial_code_sets(school_year)
+        session = in_session(conn, tenant.tenant_id)
     if layout_name not in POPULATIONS:
         raise ExtractError(
             f"layout {layout_name} has no population and derivations yet: "
             f"extracts exist for {', '.join(sorted(POPULATIONS))}"
         )
-    dates = cycle_dates(cycle, school_year, _in_session(store, tenant.tenant_id), count_date)
+    dates = cycle_dates(cycle, school_year, session, count_date)
     cycle_code = mosis_layouts.cycle_code(dates.cycle)
     if layout.cycles and cycle_code not in layout.cycles:
         raise ExtractError(
@@ -215,24 +205,39 @@ def run_extract(
     return result
 
 
-def _in_session(store: Store, tenant_id: int):
-    with store.engine.connect() as conn:
-        days = {
-            row[0]
-            for row in conn.execute(
-                sa.text(
-                    "SELECT DISTINCT calendar_date FROM education.calendar_days "
-                    "WHERE tenant_id = :t AND in_session"
-                ),
-                {"t": tenant_id},
-            )
-        }
+def reporting_district(conn: sa.Connection, tenant: Tenant) -> str:
+    """The county-district code a tenant's files report: its first district's, else the
+    tenant's own."""
+    return (
+        conn.execute(
+            sa.select(districts.c.county_district_code)
+            .where(districts.c.tenant_id == tenant.tenant_id)
+            .order_by(districts.c.district_id)
+        ).scalar()
+        or tenant.county_district_code
+    )
+
+
+def in_session(conn: sa.Connection, tenant_id: int) -> Callable[[date], bool] | None:
+    """Whether a day is in session by the tenant's calendars (for the cycle dates); None when
+    it has no calendar days."""
+    days = {
+        row[0]
+        for row in conn.execute(
+            sa.text(
+                "SELECT DISTINCT calendar_date FROM education.calendar_days "
+                "WHERE tenant_id = :t AND in_session"
+            ),
+            {"t": tenant_id},
+        )
+    }
     if not days:
         return None
     return lambda day: day in days
 
 
-def _code_sets(conn: sa.Connection, school_year: int) -> dict[str, set[str]]:
+def code_sets(conn: sa.Connection, school_year: int) -> dict[str, set[str]]:
+    """The year's MOSIS code sets: code set name -> its codes."""
     rows = conn.execute(
         sa.select(mosis_code_sets.c.code_set, mosis_code_sets.c.code).where(
             mosis_code_sets.c.school_year == school_year
@@ -244,30 +249,85 @@ def _code_sets(conn: sa.Connection, school_year: int) -> dict[str, set[str]]:
     return out
 
 
-class _Work:
+class DerivedField(NamedTuple):
+    """One layout field's column in `vals` and how its value is made (its trace)."""
+
+    field: Any  # the layout field
+    column: str  # f<field_order>
+    derivation: str | None
+    rule: str
+    source: str
+
+
+def derive_values(
+    db: duckdb.DuckDBPyConnection,
+    layout: mosis_layouts.Layout,
+    ctx: ExtractContext,
+    load: Callable[[str, str, dict[str, str]], None],
+    *,
+    defaults: dict | None = None,
+    blank_uncollected: bool = True,
+) -> tuple[str, list[DerivedField]]:
+    """Build a layout's population (`pop`) and every field's value (`vals`) in the work area
+    `db`, set-based, as an extract does; returns (subject type, one DerivedField per field).
+
+    `load(name, sql, types)` copies a store query into the work area (the population's
+    canonical reads). `vals` holds row_no (in the population's order), subject_key (text),
+    school_code and person_id (NULL when the population has none) and f<field_order> (text)
+    per field: its registered derivation with the context's constants ($school_year,
+    $count_date, ...) filled in, NULL when it has none yet. With `blank_uncollected`, a field
+    not collected in the cycle (`collected_in`) is NULL; with `defaults` (header -> the
+    tenant's field default), the default stands where the derivation gives no value.
+    Validation leaves both off: it checks what the derivations give."""
+    subject_type, subject_key, order_by = POPULATIONS[layout.name](db, ctx, CanonicalReader(load))
+    cycle_code = mosis_layouts.cycle_code(ctx.dates.cycle)
+    constants = {
+        "$collection_version": lit(ctx.collection_version),
+        "$school_year": lit(ctx.school_year),
+        "$district_code": lit(ctx.district_code),
+        "$count_date": f"DATE '{ctx.dates.count_date}'",
+        "$window_start": f"DATE '{ctx.dates.window_start}'",
+        "$cycle_code": lit(cycle_code),
+    }
+    seen = seen_cycles(layout)
+    selects, fields = [], []
+    for f in layout.fields:
+        d = DERIVATIONS.get(f.derivation or "")
+        collected = not blank_uncollected or collected_in(f, cycle_code, seen)
+        if not collected:
+            d, expr = None, "NULL"
+            rule, source = f"not collected in {cycle_code} (the field's cycles)", "layout"
+        elif d is None:
+            expr, rule, source = "NULL", "no derivation yet: left blank", "-"
+        else:
+            expr, rule, source = d.sql, d.rule, d.source
+            for key, literal in constants.items():
+                expr = expr.replace(key, literal)
+        given = (defaults or {}).get(f.header)
+        if given is not None and collected:
+            expr = f"coalesce(({expr}), {lit(given.value)})"
+            rule = (
+                f"{rule}; else the tenant's default {given.value!r} (set by {given.set_by} "
+                f"on {given.set_at:%Y-%m-%d}{': ' + given.note if given.note else ''})"
+            )
+            source = f"{source} | reporting.mosis_field_defaults"
+        column = f"f{f.field_order}"
+        selects.append(f"CAST(({expr}) AS VARCHAR) AS {column}")
+        fields.append(DerivedField(f, column, d.name if d else None, rule, source))
+    pop_columns = {r[0] for r in db.execute("DESCRIBE pop").fetchall()}
+    school = "CAST(school_code AS VARCHAR)" if "school_code" in pop_columns else "NULL"
+    person = "CAST(person_id AS BIGINT)" if "person_id" in pop_columns else "NULL::BIGINT"
+    db.execute(
+        f"CREATE OR REPLACE TABLE vals AS SELECT row_number() OVER (ORDER BY {order_by}) "
+        f"AS row_no, CAST({subject_key} AS VARCHAR) AS subject_key, {school} AS school_code, "
+        f"{person} AS person_id, {', '.join(selects)} FROM pop"
+    ).fetchall()
+    return subject_type, fields
+
+
+class _Work(DuckDBWorkArea):
     def __init__(self, store: Store, tenant_id: int) -> None:
-        self.store, self.tenant_id = store, tenant_id
-        self._tmp = tempfile.TemporaryDirectory(prefix="nexus-extract-")
-        self.db = duckdb.connect()
-        self.db.execute(f"SET memory_limit = '{WORK_MEMORY_LIMIT}'").fetchall()
-        self.db.execute(f"SET temp_directory = {_lit(self._tmp.name)}").fetchall()
-
-    def close(self) -> None:
-        self.db.close()
-        self._tmp.cleanup()
-
-    def _load(self, name: str, sql: str, types: dict[str, str]) -> None:
-        with self.store.engine.connect() as conn:
-            data = bulk_read(conn, sql)
-        self.db.register("load_in", data)
-        columns = ", ".join(
-            f'CAST("{c}" AS {types[c]}) AS "{c}"' if c in types else f'"{c}"'
-            for c in data.column_names
-        )
-        self.db.execute(
-            f"CREATE OR REPLACE TABLE {name} AS SELECT {columns} FROM load_in"
-        ).fetchall()
-        self.db.unregister("load_in")
+        super().__init__(store, tenant_id, prefix="nexus-extract-")
 
     def run(
         self,
@@ -279,51 +339,18 @@ class _Work:
         partial: frozenset[str] = frozenset(),
         defaults: dict | None = None,
     ):
-        subject_type, subject_key, order_by = POPULATIONS[layout.name](
-            self.db, ctx, CanonicalReader(self._load)
-        )
+        subject_type, traces = derive_values(self.db, layout, ctx, self.load_sql, defaults=defaults)
         cycle_code = mosis_layouts.cycle_code(ctx.dates.cycle)
-        constants = {
-            "$collection_version": _lit(ctx.collection_version),
-            "$school_year": _lit(ctx.school_year),
-            "$district_code": _lit(ctx.district_code),
-            "$count_date": f"DATE '{ctx.dates.count_date}'",
-            "$window_start": f"DATE '{ctx.dates.window_start}'",
-            "$cycle_code": _lit(cycle_code),
-        }
-        selects, checks, traces = [], [], []
         seen = seen_cycles(layout)
-        for f in layout.fields:
-            d = DERIVATIONS.get(f.derivation or "")
-            if not collected_in(f, cycle_code, seen):
-                d, expr = None, "NULL"
-                rule, source = f"not collected in {cycle_code} (the field's cycles)", "layout"
-            elif d is None:
-                expr, rule, source = "NULL", "no derivation yet: left blank", "-"
-            else:
-                expr, rule, source = d.sql, d.rule, d.source
-                for key, literal in constants.items():
-                    expr = expr.replace(key, literal)
-            given = (defaults or {}).get(f.header)
-            if given is not None and collected_in(f, cycle_code, seen):
-                expr = f"coalesce(({expr}), {_lit(given.value)})"
-                rule = (
-                    f"{rule}; else the tenant's default {given.value!r} (set by {given.set_by} "
-                    f"on {given.set_at:%Y-%m-%d}{': ' + given.note if given.note else ''})"
-                )
-                source = f"{source} | reporting.mosis_field_defaults"
-            column = f"f{f.field_order}"
-            selects.append(f"CAST(({expr}) AS VARCHAR) AS {column}")
-            traces.append((f, d.name if d else None, rule, source))
-            if collected_in(f, cycle_code, seen):
-                checks.extend(_field_checks(f, column, cycle_code, codes, partial))
-        self.db.execute(
-            f"CREATE TABLE vals AS SELECT row_number() OVER (ORDER BY {order_by}) AS row_no, "
-            f"{subject_key} AS subject_key, {', '.join(selects)} FROM pop"
-        ).fetchall()
+        checks = [
+            check
+            for f, column, *_ in traces
+            if collected_in(f, cycle_code, seen)
+            for check in _field_checks(f, column, cycle_code, codes, partial)
+        ]
         problem_sql = " UNION ALL ".join(
-            f"SELECT row_no, {f.field_order} AS field_order, {_lit(f.header)} AS column_name, "
-            f"{_lit(severity)} AS severity, {_lit(message)} AS message, {column} AS value "
+            f"SELECT row_no, {f.field_order} AS field_order, {lit(f.header)} AS column_name, "
+            f"{lit(severity)} AS severity, {lit(message)} AS message, {column} AS value "
             f"FROM vals WHERE {condition}"
             for f, column, condition, severity, message in checks
         ) or (
@@ -428,20 +455,20 @@ class _Work:
         # Every value with its trace, set-based: one row per (row, field).
         meta = pa.table(
             {
-                "field": pa.array([f"f{f.field_order}" for f, _, _, _ in traces], pa.string()),
-                "field_order": pa.array([f.field_order for f, _, _, _ in traces], pa.int32()),
-                "column_name": pa.array([f.header for f, _, _, _ in traces], pa.string()),
+                "field": pa.array([t.column for t in traces], pa.string()),
+                "field_order": pa.array([t.field.field_order for t in traces], pa.int32()),
+                "column_name": pa.array([t.field.header for t in traces], pa.string()),
                 "trace": pa.array(
                     [
-                        json.dumps({"derivation": d, "rule": rule, "source": source})
-                        for _, d, rule, source in traces
+                        json.dumps({"derivation": t.derivation, "rule": t.rule, "source": t.source})
+                        for t in traces
                     ],
                     pa.string(),
                 ),
             }
         )
         self.db.register("field_meta", meta)
-        fields = ", ".join(f"f{f.field_order}" for f, _, _, _ in traces)
+        fields = ", ".join(t.column for t in traces)
         if not n:
             self.db.unregister("field_meta")
             return
@@ -533,7 +560,7 @@ def _field_checks(
         )
     known = codes.get(f.code_set or "")
     if known:
-        listed = ", ".join(_lit(c) for c in sorted(known))
+        listed = ", ".join(lit(c) for c in sorted(known))
         out.append(
             (
                 f,

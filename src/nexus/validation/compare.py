@@ -31,6 +31,7 @@ import yaml
 from nexus.mosis import layouts as mosis_layouts
 from nexus.mosis.cycles import cycle_dates, parse_collection
 from nexus.mosis.derivations import DERIVATIONS, ExtractContext, load_all
+from nexus.mosis.extract import in_session
 from nexus.store import Store, audit
 from nexus.store.engine import current_user
 from nexus.store.reporting_tables import (
@@ -39,7 +40,7 @@ from nexus.store.reporting_tables import (
     mosis_extract_values,
 )
 from nexus.store.validation_tables import mosis_corrections
-from nexus.validation.engine import ValidationError, _in_session, _tenant_facts
+from nexus.validation.engine import ValidationError, _tenant_facts
 from nexus.validation.work import WorkArea
 
 STATE_ID = ("stateid", "mosisid", "state_id", "mosis_id")
@@ -115,7 +116,7 @@ def compare_student(
         ).scalar()
         if person is None:
             raise ValidationError(f"no student with MOSIS ID {state_id}")
-        dates = cycle_dates(cycle, school_year, _in_session(conn, tenant.tenant_id))
+        dates = cycle_dates(cycle, school_year, in_session(conn, tenant.tenant_id))
         audit.record(
             conn,
             tenant.tenant_id,

@@ -18,7 +18,7 @@ One validation run:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -26,15 +26,11 @@ from nexus.errors import NexusError
 from nexus.mosis import layouts as mosis_layouts
 from nexus.mosis.cycles import cycle_dates
 from nexus.mosis.derivations import POPULATIONS, ExtractContext, load_all
-from nexus.mosis.extract import input_snapshot
+from nexus.mosis.extract import code_sets, in_session, input_snapshot, reporting_district
 from nexus.store import Store
 from nexus.store.engine import current_user
-from nexus.store.reporting_tables import (
-    mosis_code_sets,
-)
-from nexus.store.tables import districts
 from nexus.store.tenants import find_tenant
-from nexus.store.validation_tables import validation_row_counts, validation_runs
+from nexus.store.validation_tables import validation_row_counts
 from nexus.validation import catalog
 from nexus.validation.catalog import Rule
 from nexus.validation.cross_cycle import cross_cycle
@@ -46,6 +42,7 @@ from nexus.validation.findings import (  # noqa: F401  (re-exported: others buil
     natural_key,
     render,
 )
+from nexus.validation.runs import fail_run, finish_run, start_run
 from nexus.validation.work import WorkArea, lit
 
 
@@ -83,40 +80,7 @@ def _tenant_facts(conn: sa.Connection, tenant_code: str) -> tuple:
     tenant = find_tenant(conn, tenant_code)
     if tenant is None:
         raise ValidationError(f"no tenant {tenant_code!r}")
-    district = (
-        conn.execute(
-            sa.select(districts.c.county_district_code)
-            .where(districts.c.tenant_id == tenant.tenant_id)
-            .order_by(districts.c.district_id)
-        ).scalar()
-        or tenant.county_district_code
-    )
-    return tenant, district
-
-
-def _code_sets(conn: sa.Connection, school_year: int) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for code_set, code in conn.execute(
-        sa.select(mosis_code_sets.c.code_set, mosis_code_sets.c.code).where(
-            mosis_code_sets.c.school_year == school_year
-        )
-    ):
-        out.setdefault(code_set, set()).add(code)
-    return out
-
-
-def _in_session(conn: sa.Connection, tenant_id: int):
-    days = {
-        r[0]
-        for r in conn.execute(
-            sa.text(
-                "SELECT DISTINCT calendar_date FROM education.calendar_days "
-                "WHERE tenant_id = :t AND in_session"
-            ),
-            {"t": tenant_id},
-        )
-    }
-    return (lambda day: day in days) if days else None
+    return tenant, reporting_district(conn, tenant)
 
 
 def layouts_for_cycle(
@@ -156,10 +120,10 @@ def validate(
     with store.engine.begin() as conn:
         tenant, district = _tenant_facts(conn, tenant_code)
         mosis_layouts.load_package(conn)
-        dates = cycle_dates(cycle, school_year, _in_session(conn, tenant.tenant_id), count_date)
+        dates = cycle_dates(cycle, school_year, in_session(conn, tenant.tenant_id), count_date)
         code = mosis_layouts.cycle_code(dates.cycle)
         chosen = layouts_for_cycle(conn, school_year, code, layouts)
-        codes = _code_sets(conn, school_year)
+        codes = code_sets(conn, school_year)
         snapshot = input_snapshot(conn, tenant.tenant_id)
     known = set(mosis_layouts.layout_names()) | {SIS}
     for name in layouts or []:
@@ -188,21 +152,16 @@ def validate(
                 for x in chosen
             ],
         )
-        run_id = conn.execute(
-            validation_runs.insert()
-            .values(
-                tenant_id=tenant.tenant_id,
-                school_year=school_year,
-                cycle=dates.cycle,
-                layouts=names,
-                count_date=dates.count_date,
-                input_snapshot=snapshot,
-                status="running",
-                started_by=who,
-                started_at=datetime.now(UTC),
-            )
-            .returning(validation_runs.c.validation_run_id)
-        ).scalar_one()
+        run_id = start_run(
+            conn,
+            tenant.tenant_id,
+            school_year,
+            dates.cycle,
+            names,
+            dates.count_date,
+            snapshot,
+            who,
+        )
     work = WorkArea(store, tenant.tenant_id)
     try:
         evaluator = _Evaluator(work, school_year, dates, district, codes, own)
@@ -246,30 +205,10 @@ def validate(
                 evaluator.findings,
                 who,
             )
-            conn.execute(
-                validation_runs.update()
-                .where(
-                    validation_runs.c.tenant_id == tenant.tenant_id,
-                    validation_runs.c.validation_run_id == run_id,
-                )
-                .values(
-                    status="succeeded",
-                    found=merged["found"],
-                    new=merged["new"],
-                    auto_resolved=merged["auto_resolved"],
-                    ended_at=datetime.now(UTC),
-                )
-            )
+            finish_run(conn, tenant.tenant_id, run_id, merged)
     except Exception as exc:
         with store.engine.begin() as conn:
-            conn.execute(
-                validation_runs.update()
-                .where(
-                    validation_runs.c.tenant_id == tenant.tenant_id,
-                    validation_runs.c.validation_run_id == run_id,
-                )
-                .values(status="failed", reason=str(exc).splitlines()[0][:2000])
-            )
+            fail_run(conn, tenant.tenant_id, run_id, str(exc))
         if isinstance(exc, NexusError):
             raise
         raise ValidationError(
@@ -685,26 +624,9 @@ class _Evaluator:
             f"SELECT *, trim(coalesce({read})) AS v FROM src) "
             f"WHERE v IS NOT NULL AND v <> '' AND v NOT IN ({listed})"
         ).fetchall()
+        expected = f"a code of {spec.get('code_set') or ', '.join(spec['codes'])}"
         for source_record, system, entity, key, value in rows:
-            self.findings.append(
-                Finding(
-                    rule=r,
-                    layout=SIS,
-                    entity_type=spec.get("entity_type", "record"),
-                    record_key=natural_key(key),
-                    record_id=natural_key(key),
-                    field=column,
-                    message=render(r.message, field=column, value=value),
-                    severity=r.severity,
-                    owner=r.owner or "data_office",
-                    current_value=value,
-                    expected=f"a code of {spec.get('code_set') or ', '.join(spec['codes'])}",
-                    source_record_id=source_record,
-                    source_system=system,
-                    source_entity=entity,
-                    trace={"source": f"{system} {entity}.{column}"},
-                )
-            )
+            self._source_finding(r, column, (source_record, system, entity, key), value, expected)
 
     def _source_required(self, r: Rule) -> None:
         """A source column must have a value wherever the `when` column has one."""
@@ -724,25 +646,34 @@ class _Evaluator:
             f"WHERE coalesce({read(spec['when_columns'])}, '') <> '' "
             f"AND coalesce({read(spec['columns'])}, '') = ''"
         ).fetchall()
-        for source_record, system, entity, key in rows:
-            self.findings.append(
-                Finding(
-                    rule=r,
-                    layout=SIS,
-                    entity_type=spec.get("entity_type", "record"),
-                    record_key=natural_key(key),
-                    record_id=natural_key(key),
-                    field=column,
-                    message=render(r.message, field=column, value=None),
-                    severity=r.severity,
-                    owner=r.owner or "data_office",
-                    expected=spec.get("expected"),
-                    source_record_id=source_record,
-                    source_system=system,
-                    source_entity=entity,
-                    trace={"source": f"{system} {entity}.{column}"},
-                )
+        for record in rows:
+            self._source_finding(r, column, record, None, spec.get("expected"))
+
+    def _source_finding(
+        self, r: Rule, column: str, record: tuple, value: str | None, expected: str | None
+    ) -> None:
+        """A source-code rule's finding on one source record: (source_record_id, source system,
+        source entity, natural key) and the column's value (None: it has none)."""
+        source_record, system, entity, key = record
+        self.findings.append(
+            Finding(
+                rule=r,
+                layout=SIS,
+                entity_type=r.spec.get("entity_type", "record"),
+                record_key=natural_key(key),
+                record_id=natural_key(key),
+                field=column,
+                message=render(r.message, field=column, value=value),
+                severity=r.severity,
+                owner=r.owner or "data_office",
+                current_value=value,
+                expected=expected,
+                source_record_id=source_record,
+                source_system=system,
+                source_entity=entity,
+                trace={"source": f"{system} {entity}.{column}"},
             )
+        )
 
     # --- naming records ----------------------------------------------------------------------
     def resolve_records(self) -> None:
