@@ -16,16 +16,14 @@ a refusal is worked like any exception and resolves itself once the record is ac
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 
 from nexus.edfi.records import Record
 from nexus.store.edfi_tables import edfi_send_log
-from nexus.store.validation_tables import validation_runs
 from nexus.validation.catalog import Rule
 from nexus.validation.engine import Finding
 from nexus.validation.exceptions import merge
+from nexus.validation.runs import finish_run, start_run
 
 CYCLE = "edfi"
 OWNER = "data_office"
@@ -42,38 +40,11 @@ SEND_LAYOUT = "edfi-send"
 def _start_run(
     conn, tenant_id: int, school_year: int, layouts: list[str], snapshot: dict, user: str
 ) -> int:
-    return conn.execute(
-        validation_runs.insert()
-        .values(
-            tenant_id=tenant_id,
-            school_year=school_year,
-            cycle=CYCLE,
-            layouts=layouts,
-            count_date=None,
-            input_snapshot=snapshot,
-            status="running",
-            started_by=user,
-            started_at=datetime.now(UTC),
-        )
-        .returning(validation_runs.c.validation_run_id)
-    ).scalar_one()
+    return start_run(conn, tenant_id, school_year, CYCLE, layouts, None, snapshot, user)
 
 
 def _finish_run(conn, tenant_id: int, run_id: int, counts: dict) -> dict:
-    conn.execute(
-        validation_runs.update()
-        .where(
-            validation_runs.c.tenant_id == tenant_id,
-            validation_runs.c.validation_run_id == run_id,
-        )
-        .values(
-            status="succeeded",
-            found=counts["found"],
-            new=counts["new"],
-            auto_resolved=counts["auto_resolved"],
-            ended_at=datetime.now(UTC),
-        )
-    )
+    finish_run(conn, tenant_id, run_id, counts)
     return {"validation_run_id": run_id, **counts}
 
 
