@@ -32,6 +32,7 @@ YearOption = Annotated[
     str, typer.Option("--year", help="School year: 2026-27 or its ending year 2027.")
 ]
 TenantOption = Annotated[str | None, typer.Option("--tenant", help="Tenant code.")]
+IndicatorArgument = Annotated[str, typer.Argument(help="Indicator.")]
 CsvFlag = Annotated[bool, typer.Option("--csv", help="Write CSV to stdout.")]
 RoleOption = Annotated[
     str,
@@ -170,7 +171,7 @@ def _write_csv(rows: list[dict]) -> None:
 @marts_app.command("show")
 @handles_errors
 def show_command(
-    name: Annotated[str, typer.Argument(help="Indicator.")],
+    name: IndicatorArgument,
     tenant: TenantOption = None,
     year: YearOption = str(DEFAULT_SCHOOL_YEAR),
     by: Annotated[str, typer.Option("--by", help="district, school, grade or group.")] = "district",
@@ -231,7 +232,7 @@ def show_command(
 @marts_app.command("drill")
 @handles_errors
 def drill_command(
-    name: Annotated[str, typer.Argument(help="Indicator.")],
+    name: IndicatorArgument,
     tenant: TenantOption = None,
     year: YearOption = str(DEFAULT_SCHOOL_YEAR),
     school: Annotated[

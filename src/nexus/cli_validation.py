@@ -38,6 +38,13 @@ YearOption = Annotated[
 CycleOption = Annotated[
     str, typer.Option("--cycle", help="october, december, february, april, june, august.")
 ]
+LayoutOption = Annotated[str, typer.Option("--layout", help="e.g. student_core.")]
+LayoutOrSisOption = Annotated[str | None, typer.Option("--layout", help="Layout (or sis).")]
+# The exception filters (`exceptions list | export | trend`): none given, no filter.
+YearFilter = Annotated[str | None, typer.Option("--year", help="School year.")]
+CycleFilter = Annotated[str | None, typer.Option("--cycle", help="Cycle.")]
+SchoolFilter = Annotated[str | None, typer.Option("--school", help="School code.")]
+OwnerFilter = Annotated[str | None, typer.Option("--owner", help="Owner role.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -164,12 +171,12 @@ def print_top_owners(owners: list[dict]) -> None:
 @exceptions_app.command("list")
 @handles_errors
 def list_command(
-    year: Annotated[str | None, typer.Option("--year", help="School year.")] = None,
-    cycle: Annotated[str | None, typer.Option("--cycle", help="Cycle.")] = None,
-    layout: Annotated[str | None, typer.Option("--layout", help="Layout (or sis).")] = None,
+    year: YearFilter = None,
+    cycle: CycleFilter = None,
+    layout: LayoutOrSisOption = None,
     field: Annotated[str | None, typer.Option("--field", help="Field (column name).")] = None,
-    school: Annotated[str | None, typer.Option("--school", help="School code.")] = None,
-    owner: Annotated[str | None, typer.Option("--owner", help="Owner role.")] = None,
+    school: SchoolFilter = None,
+    owner: OwnerFilter = None,
     severity: Annotated[
         str | None, typer.Option("--severity", help="blocking, warning or info.")
     ] = None,
@@ -347,11 +354,11 @@ def resolve_command(
 def export_command(
     fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
     out_file: Annotated[Path | None, typer.Option("--out", help="File to write.")] = None,
-    year: Annotated[str | None, typer.Option("--year", help="School year.")] = None,
-    cycle: Annotated[str | None, typer.Option("--cycle", help="Cycle.")] = None,
-    layout: Annotated[str | None, typer.Option("--layout", help="Layout (or sis).")] = None,
-    school: Annotated[str | None, typer.Option("--school", help="School code.")] = None,
-    owner: Annotated[str | None, typer.Option("--owner", help="Owner role.")] = None,
+    year: YearFilter = None,
+    cycle: CycleFilter = None,
+    layout: LayoutOrSisOption = None,
+    school: SchoolFilter = None,
+    owner: OwnerFilter = None,
     status: Annotated[
         str, typer.Option("--status", help="active (default) or a status, all.")
     ] = "active",
@@ -389,7 +396,7 @@ def trend_command(
     by: Annotated[
         str, typer.Option("--by", help="cycle, layout, field, school, owner, rule, severity.")
     ] = "cycle",
-    year: Annotated[str | None, typer.Option("--year", help="School year.")] = None,
+    year: YearFilter = None,
     tenant: TenantOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -418,7 +425,7 @@ def trend_command(
 def compare_student_command(
     state_id: Annotated[str, typer.Argument(help="The student's MOSIS ID.")],
     cycle: CycleOption,
-    layout: Annotated[str, typer.Option("--layout", help="e.g. student_core.")] = "student_core",
+    layout: LayoutOption = "student_core",
     year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
     tenant: TenantOption = None,
     as_json: JsonFlag = False,
@@ -459,7 +466,7 @@ def compare_student_command(
 def corrections_import_command(
     file: Annotated[Path, typer.Argument(help="DESE's returned error / correction file (CSV).")],
     cycle: CycleOption,
-    layout: Annotated[str, typer.Option("--layout", help="e.g. student_core.")] = "student_core",
+    layout: LayoutOption = "student_core",
     year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
     tenant: TenantOption = None,
     as_json: JsonFlag = False,
@@ -482,7 +489,7 @@ def corrections_import_command(
 @handles_errors
 def rules_command(
     year: YearOption = str(mosis_layouts.DEFAULT_SCHOOL_YEAR),
-    layout: Annotated[str | None, typer.Option("--layout", help="Layout (or sis).")] = None,
+    layout: LayoutOrSisOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The rule catalog as the last validation evaluated it: DESE's and Nexus's rules, the
