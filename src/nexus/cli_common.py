@@ -24,6 +24,9 @@ out = Console(width=None if sys.stdout.isatty() else 120, soft_wrap=True)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 120, soft_wrap=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+YearOption = Annotated[
+    str, typer.Option("--year", help="School year: 2026-27 or its ending year 2027.")
+]
 
 
 def emit_json(payload: Any) -> None:

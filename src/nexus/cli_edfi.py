@@ -9,8 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nexus.cli_canonical import tenant_code
-from nexus.cli_common import JsonFlag, checked_store, emit_json, err, handles_errors, out
+from nexus.cli_canonical import TenantOption, tenant_code
+from nexus.cli_common import (
+    JsonFlag,
+    YearOption,
+    checked_store,
+    emit_json,
+    err,
+    handles_errors,
+    out,
+)
 from nexus.edfi import parse_school_year, run_build, run_send, status
 
 edfi_app = typer.Typer(
@@ -19,12 +27,6 @@ edfi_app = typer.Typer(
     no_args_is_help=True,
 )
 
-YearOption = Annotated[
-    str, typer.Option("--year", help="School year: 2026-27 or its ending year 2027.")
-]
-TenantOption = Annotated[
-    str | None, typer.Option("--tenant", help="Tenant code (default: the only tenant).")
-]
 ResourceOption = Annotated[
     list[str] | None,
     typer.Option("--resource", help="Only this resource (repeatable), e.g. courseTranscripts."),

@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nexus.cli_canonical import tenant_code
-from nexus.cli_common import JsonFlag, checked_store, emit_json, handles_errors, out
+from nexus.cli_canonical import TenantOption, tenant_code
+from nexus.cli_common import JsonFlag, YearOption, checked_store, emit_json, handles_errors, out
 from nexus.marts import definitions
 from nexus.marts.access import ROLES
 from nexus.marts.mosis_marts import refresh_operational
@@ -28,10 +28,6 @@ marts_app = typer.Typer(
     no_args_is_help=True,
 )
 
-YearOption = Annotated[
-    str, typer.Option("--year", help="School year: 2026-27 or its ending year 2027.")
-]
-TenantOption = Annotated[str | None, typer.Option("--tenant", help="Tenant code.")]
 IndicatorArgument = Annotated[str, typer.Argument(help="Indicator.")]
 CsvFlag = Annotated[bool, typer.Option("--csv", help="Write CSV to stdout.")]
 RoleOption = Annotated[

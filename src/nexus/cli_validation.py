@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nexus.cli_canonical import tenant_code
-from nexus.cli_common import JsonFlag, checked_store, emit_json, handles_errors, out
+from nexus.cli_canonical import TenantOption, tenant_code
+from nexus.cli_common import JsonFlag, YearOption, checked_store, emit_json, handles_errors, out
 from nexus.mosis import layouts as mosis_layouts
 from nexus.validation import exceptions as exc
 from nexus.validation.engine import ValidationError, validate
@@ -31,10 +31,6 @@ corrections_app = typer.Typer(
     no_args_is_help=True,
 )
 
-TenantOption = Annotated[str | None, typer.Option("--tenant", help="Tenant code.")]
-YearOption = Annotated[
-    str, typer.Option("--year", help="School year: 2026-27 or its ending year 2027.")
-]
 CycleOption = Annotated[
     str, typer.Option("--cycle", help="october, december, february, april, june, august.")
 ]
