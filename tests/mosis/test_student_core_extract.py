@@ -304,3 +304,50 @@ def test_extract_cli_json_and_runs(nexus, store, tenant, district):
     )
     assert bad.exit_code == 1
     assert "unknown cycle 'fall'" in bad.stderr
+
+
+def test_non_resident_takes_the_resident_building_the_sis_gives(store, tenant, tmp_path):
+    entities = write_extract(
+        tmp_path / "campus",
+        calendars=[CALENDAR],
+        students=[student(1, "Arden", "Maya"), student(2, "Bell", "Noor")],
+        enrollments=[
+            # Campus's Enrollment.residentSchool: a building of the resident district.
+            enrollment(
+                1,
+                1,
+                **{
+                    "enrollment.residentDistrict": "048999",
+                    "enrollment.residentSchool": "2030",
+                    "enrollment.residencyStatus": "NR",
+                },
+            ),
+            # A resident without one: the attending school, as before.
+            enrollment(2, 2),
+        ],
+    )
+    run = ingest(
+        store, tenant, "campus-extract", str(tmp_path / "campus"), options={"entities": entities}
+    )
+    assert map_run(store, tenant, run.run_id).status == "succeeded"
+
+    result = run_extract(store, tenant, YEAR, "october", "student_core", tmp_path / "out")
+
+    assert (result.rows, result.blocking) == (2, 0)
+    got = {
+        r["StateID"]: (r["ResidentDistrictCode"], r["ResidentSchoolCode"])
+        for r in _rows(result.file)
+    }
+    assert sorted(got.values()) == [("048078", "1050"), ("048999", "2030")]
+    with store.engine.connect() as conn:
+        trace = conn.execute(
+            sa.text(
+                "SELECT v.trace FROM reporting.mosis_extract_values v "
+                "JOIN reporting.mosis_extract_rows r ON r.tenant_id = v.tenant_id "
+                "AND r.extract_run_id = v.extract_run_id AND r.row_no = v.row_no "
+                "WHERE v.extract_run_id = :r AND v.column_name = 'ResidentSchoolCode' "
+                "AND v.value = '2030'"
+            ),
+            {"r": result.extract_run_id},
+        ).scalar_one()
+    assert "resident_school" in json.dumps(trace)

@@ -5,8 +5,7 @@ fall on defective records (precision at least 99%). The test prints both per cla
 "Defective record" means the record `defects.csv` names, or another record of the same
 student (each student carries at most one defect, so an exception about them follows from it).
 File-level exceptions (a required field the SIS never fills) concern no record and are counted
-apart. `KNOWN_GAPS` are exceptions the synthetic district has by construction, counted apart
-with their reason.
+apart.
 """
 
 from __future__ import annotations
@@ -19,14 +18,6 @@ from nexus.synth import generate
 from nexus.validation.engine import validate
 from nexus.validation.exceptions import list_exceptions
 from tests.validation.district import TENANT, load_district, score
-
-# (rule, field) -> why a clean synthetic record raises it.
-KNOWN_GAPS = {
-    ("STC00001", "ResidentSchoolCode"): (
-        "non-resident students: the Campus extract has no resident building, so Student Core "
-        "cannot fill ResidentSchoolCode (a real gap DESE would reject, not an injected defect)"
-    ),
-}
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +32,10 @@ def test_validation_finds_every_injected_defect_and_little_else(store, defective
     result = validate(store, TENANT, 2027, "october")
     assert result.found > 0
     rows = list_exceptions(store, TENANT, status="active")
-    gaps = [x for x in rows if (x["rule_id"], x["field"]) in KNOWN_GAPS]
-    measured = score(store, defective, [x for x in rows if x not in gaps])
+    measured = score(store, defective, rows)
     with capsys.disabled():
         print()
         print("\n".join(measured.lines()))
-        for (rule, field), why in KNOWN_GAPS.items():
-            n = sum(1 for x in gaps if (x["rule_id"], x["field"]) == (rule, field))
-            print(f"known gap, apart: {n} x {rule} {field}: {why}")
     missed = {cls: f"{got}/{n}" for cls, (got, n) in measured.recall.items() if got < n}
     assert not missed, f"defects not found: {missed}"
     assert len(measured.recall) == 11, sorted(measured.recall)

@@ -266,6 +266,8 @@ enrollments = _canonical(
     _str("service_type", 4),  # P primary, S partial/secondary, N special-ed only
     _num("fte"),
     _str("resident_district", 6),
+    # The building of residence (DESE code): a non-resident's is in the resident district.
+    _str("resident_school", 4),
     _str("residency_status", 10),
     _bool("state_exclude"),
     _bool("no_show"),

@@ -208,7 +208,9 @@ def _enrollments(m: SynthDistrict) -> Frame:
     end_date = cal.inst_dates[enr.end_idx].copy()
     end_date[enr.open_end] = NAT
     diploma_date = np.where(enr.graduate, cal.inst_dates[enr.end_idx], NAT)
-    resident_school = np.where(st.residency[s] == "NR", None, d.school_number[enr.school])
+    # A non-resident's building of residence is in the resident district; synthetic neighbour
+    # districts number their buildings like this one, so it takes the same-level building's code.
+    resident_school = d.school_number[enr.school]
     return {
         "enrollmentID": enr.enrollment_id,
         "personID": st.person_id[s],

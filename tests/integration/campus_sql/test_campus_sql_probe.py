@@ -48,9 +48,11 @@ def test_second_identical_run_skips_watched_entities_and_adds_no_version(
         }, entity
     # Every delivery records its query and probe; a skipped one keeps the snapshot whole.
     shown = json.loads(nexus("runs", "show", str(second["run_id"]), "--json").stdout)
-    shas = {q.entity: q.sha256 for q in load_catalog()}
+    queries = {q.entity: q for q in load_catalog()}
     for entity, entry in shown["entities"].items():
-        assert entry["query"] == {"name": f"{entity}.sql", "version": "1", "sha256": shas[entity]}
+        q = queries[entity]
+        assert entry["query"] == {"name": f"{entity}.sql", "version": q.version, "sha256": q.sha256}
+    assert queries["enrollments"].version == "2"  # residentSchool added
     with store.engine.connect() as conn:
         probes = dict(
             conn.execute(

@@ -135,8 +135,8 @@ def load_enrollments(
     canonical.load(
         "enr_all",
         "SELECT e.enrollment_id, e.person_id, e.school_year, e.grade_level, e.entry_date, "
-        "e.exit_date, e.service_type, e.fte, e.resident_district, e.residency_status, "
-        "e.state_exclude, e.no_show, e.key_scope, s.school_code, "
+        "e.exit_date, e.service_type, e.fte, e.resident_district, e.resident_school, "
+        "e.residency_status, e.state_exclude, e.no_show, e.key_scope, s.school_code, "
         "c.state_exclude AS calendar_exclude, c.summer_school FROM education.enrollments e "
         "LEFT JOIN education.schools s ON s.tenant_id = e.tenant_id AND s.school_id = e.school_id "
         "LEFT JOIN education.calendars c ON c.tenant_id = e.tenant_id "
@@ -148,6 +148,7 @@ def load_enrollments(
             "entry_date": "DATE",
             "exit_date": "DATE",
             "fte": "DECIMAL(12, 4)",
+            "resident_school": "VARCHAR",
             "state_exclude": "BOOLEAN",
             "no_show": "BOOLEAN",
             "calendar_exclude": "BOOLEAN",
@@ -230,8 +231,8 @@ def register_student_fields(prefix: str, names: dict[str, str]) -> None:
 
 def register_residency(prefix: str, school_column: str | None = "school_code") -> None:
     """Student Core's residency: the resident district is the enrollment's, else the attending
-    district; residents' resident school is the attending school (`school_column`; None: the
-    file has no resident school)."""
+    district; the resident school is the enrollment's building of residence, else, for a
+    resident, the attending school (`school_column`; None: the file has no resident school)."""
     derivation(
         prefix + "resident_district_code",
         "coalesce(resident_district, $district_code)",
@@ -242,8 +243,9 @@ def register_residency(prefix: str, school_column: str | None = "school_code") -
         return
     derivation(
         prefix + "resident_school_code",
-        "CASE WHEN coalesce(resident_district, $district_code) = $district_code "
-        f"THEN {school_column} END",
-        "residents: the attending school; non-residents: blank (their building is not known)",
-        "education.enrollments",
+        "coalesce(resident_school, CASE WHEN coalesce(resident_district, $district_code) "
+        f"= $district_code THEN {school_column} END)",
+        "the enrollment's building of residence; else residents: the attending school, "
+        "non-residents: blank (their building is not known)",
+        "education.enrollments.resident_school",
     )

@@ -94,7 +94,8 @@ def student_core_population(
             AND {enrolled_between("e", f"DATE '{start}'", f"DATE '{end}'")} {school}
         ), c AS (SELECT * FROM cand WHERE pick = 1)
         SELECT c.enrollment_id, c.person_id, c.school_code, c.grade_level, c.entry_date,
-               c.exit_date, c.service_type, c.fte, c.resident_district, c.residency_status,
+               c.exit_date, c.service_type, c.fte, c.resident_district, c.resident_school,
+               c.residency_status,
                i.legal_first_name, i.legal_middle_name, i.legal_last_name,
                i.generation_suffix, i.birth_date, i.gender, i.hispanic_latino,
                i.race_american_indian_alaska_native, i.race_asian,

@@ -16,9 +16,9 @@ O (weapon and violence first; also an ASSUMPTION).
 
 Where the student attends: the enrollment of the year covering the incident date (primary
 first, then the latest start), else the incident's school. Residency follows Student Core:
-the enrollment's resident district, else the attending one; residents' resident school is the
-attending school, non-residents' is not known (blank; it is required, so the record is blocked
-and listed). English learner and IEP status are read as of the incident date.
+the enrollment's resident district, else the attending one; the enrollment's building of
+residence, else for residents the attending school (a non-resident without one is blank; it is
+required, so the record is blocked and listed). English learner and IEP status are read as of the incident date.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def student_discipline_population(
                        act.source_key) AS pick
           FROM act
         ), en AS (
-          SELECT o.incident_id, o.person_id, e.school_code, e.resident_district,
+          SELECT o.incident_id, o.person_id, e.school_code, e.resident_district, e.resident_school,
                  row_number() OVER (
                      PARTITION BY o.incident_id, o.person_id
                      ORDER BY {primary_first("e")}) AS pick
@@ -122,7 +122,7 @@ def student_discipline_population(
         ), x AS (
           SELECT inc.incident_id, inc.incident_date, inc.school_code AS reporting_school,
                  coalesce(en.school_code, inc.school_code) AS attending_school,
-                 en.resident_district, o.person_id, o.state_offense_code,
+                 en.resident_district, en.resident_school, o.person_id, o.state_offense_code,
                  upper(a.state_action_code) AS removal, a.duration_days, {STUDENT_COLUMNS},
                  {program_code("english_learner", "o.person_id", on)} AS el_status,
                  {program_code("iep", "o.person_id", on)} AS iep_code

@@ -56,6 +56,7 @@ def sea_population(
         "SELECT e.enrollment_id, e.person_id, e.calendar_id, e.school_year, e.grade_level, "
         "e.entry_date, "
         "e.entry_code, e.exit_date, e.exit_code, e.service_type, e.resident_district, "
+        "e.resident_school, "
         "e.residency_status, e.state_exclude, e.no_show, s.school_code, "
         "c.state_exclude AS calendar_exclude, c.summer_school, c.end_date AS calendar_end "
         "FROM education.enrollments e "
@@ -71,6 +72,7 @@ def sea_population(
             "school_year": "INTEGER",
             "entry_date": "DATE",
             "exit_date": "DATE",
+            "resident_school": "VARCHAR",
             "state_exclude": "BOOLEAN",
             "no_show": "BOOLEAN",
             "calendar_exclude": "BOOLEAN",
@@ -128,7 +130,7 @@ def sea_population(
         )
         SELECT e.enrollment_id, e.person_id, e.school_code, e.grade_level, e.entry_date,
                e.entry_code, coalesce(e.exit_date, e.calendar_end) AS exit_date, e.exit_code,
-               e.resident_district, e.residency_status, {STUDENT_COLUMNS},
+               e.resident_district, e.resident_school, e.residency_status, {STUDENT_COLUMNS},
                coalesce(h.present_minutes, 0) AS present_minutes,
                coalesce(h.absent_minutes, 0) AS absent_minutes,
                coalesce(s.session_minutes, 0) AS session_minutes

@@ -40,6 +40,7 @@ QUERIES: dict[str, str] = {
                strftime(endDate, {D}) AS "enrollment.endDate", endStatus AS "enrollment.endStatus",
                noShow AS "enrollment.noShow", stateExclude AS "enrollment.stateExclude",
                residentDistrict AS "enrollment.residentDistrict",
+               residentSchool AS "enrollment.residentSchool",
                residencyStatus AS "enrollment.residencyStatus",
                mealStatus AS "enrollment.mealStatus", lep AS "enrollment.lep",
                homeless AS "enrollment.homeless", migrant AS "enrollment.migrant",

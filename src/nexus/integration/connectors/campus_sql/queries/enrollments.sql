@@ -1,6 +1,6 @@
 -- Campus direct SQL: enrollments of the active school year, one row per Enrollment.
 -- entity: enrollments
--- version: 1
+-- version: 2
 -- natural_key: enrollmentID
 -- modified: Enrollment.modifiedDate
 --
@@ -25,6 +25,7 @@ SELECT
     e.endYear,
     e.districtID,
     e.residentDistrict,
+    e.residentSchool,
     e.residencyStatus,
     e.mealStatus,
     e.lep,
