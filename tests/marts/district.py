@@ -38,6 +38,8 @@ RACES = {
     "asian": "race_asian",
     "american_indian": "race_american_indian_alaska_native",
     "pacific_islander": "race_native_hawaiian_pacific_islander",
+    # A source's "two or more races" that names none of them (Campus federal code 7).
+    "two_or_more": "race_two_or_more",
 }
 
 

@@ -30,7 +30,9 @@ def district(store, tenant):
         d.school("6001")
         days = [date(2027, 1, 12) + timedelta(days=i) for i in range(15)]
         d.in_session("6001", [x for x in days if x.weekday() < 5 and x < JANUARY])
-        m1, m2, m3, m4 = d.students(3) + d.students(1, race="black")
+        m1, m2, m3, m4 = (
+            d.students(2) + d.students(1, race="two_or_more") + d.students(1, race="black")
+        )
         for s in (m1, m2, m4):
             d.enroll(s, "6001", "03")
         d.enroll(m3, "6001", "03", exit=date(2027, 1, 20), exit_code="T002")
@@ -76,9 +78,11 @@ def test_frl_percent_on_the_january_count_date(district, tenant):
 
 
 def test_demographic_share(district, tenant):
-    # October: m1..m4 enrolled at 6001 (m3 leaves in January); m4 is Black.
+    # October: m1..m4 enrolled at 6001 (m3 leaves in January); m3 is "two or more races"
+    # with no race named, m4 is Black.
     assert _value(district, tenant, "demographic_share_black", "6001") == "25.0"
-    assert _value(district, tenant, "demographic_share_white", "6001") == "75.0"
+    assert _value(district, tenant, "demographic_share_multiracial", "6001") == "25.0"
+    assert _value(district, tenant, "demographic_share_white", "6001") == "50.0"
 
 
 def test_days_based_chronic_absence(district, tenant):

@@ -351,3 +351,35 @@ def test_non_resident_takes_the_resident_building_the_sis_gives(store, tenant, t
             {"r": result.extract_run_id},
         ).scalar_one()
     assert "resident_school" in json.dumps(trace)
+
+
+def test_two_or_more_races_without_the_races_is_multiracial(store, tenant, tmp_path):
+    # Campus's federal code 7 says "two or more races" and names none of them.
+    entities = write_extract(
+        tmp_path / "campus",
+        calendars=[CALENDAR],
+        students=[
+            student(1, "Arden", "Maya", **{"student.raceEthnicityFed": "7"}),
+            student(2, "Bell", "Noor", **{"student.raceEthnicityFed": "3"}),
+        ],
+        enrollments=[enrollment(1, 1), enrollment(2, 2)],
+    )
+    run = ingest(
+        store, tenant, "campus-extract", str(tmp_path / "campus"), options={"entities": entities}
+    )
+    assert map_run(store, tenant, run.run_id).status == "succeeded"
+    with store.engine.connect() as conn:
+        flags = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT source_key, race_two_or_more FROM census.identities "
+                    "WHERE key_scope = 'campus' AND person_kind = 'student'"
+                )
+            ).all()
+        )
+    assert flags == {"1": True, "2": False}
+
+    result = run_extract(store, tenant, YEAR, "october", "student_core", tmp_path / "out")
+
+    races = {r["LastName"]: r["RaceEthnicity"] for r in _rows(result.file)}
+    assert races == {"Arden": "M", "Bell": "A"}

@@ -119,6 +119,8 @@ identities = _canonical(
     _bool("race_black_african_american"),
     _bool("race_native_hawaiian_pacific_islander"),
     _bool("race_white"),
+    # The source says "two or more races" without naming them (Campus federal code 7).
+    _bool("race_two_or_more"),
     _str("home_language", 20),
     # Hints for matching a person across sources (what the source said at the time).
     _str("grade_hint", 4),

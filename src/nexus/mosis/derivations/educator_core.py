@@ -55,7 +55,8 @@ EDSSN = (
 IDENTITY_COLUMNS = (
     "i.legal_first_name, i.legal_middle_name, i.legal_last_name, i.birth_date, i.gender, "
     "i.hispanic_latino, i.race_american_indian_alaska_native, i.race_asian, "
-    "i.race_black_african_american, i.race_native_hawaiian_pacific_islander, i.race_white"
+    "i.race_black_african_american, i.race_native_hawaiian_pacific_islander, i.race_white, "
+    "i.race_two_or_more"
 )
 
 
@@ -98,7 +99,8 @@ def load_assignments(
         "SELECT person_id, key_scope, source_key, legal_first_name, legal_middle_name, "
         "legal_last_name, birth_date, gender, hispanic_latino, "
         "race_american_indian_alaska_native, race_asian, race_black_african_american, "
-        "race_native_hawaiian_pacific_islander, race_white FROM census.identities "
+        "race_native_hawaiian_pacific_islander, race_white, race_two_or_more "
+        "FROM census.identities "
         f"WHERE tenant_id = {t} AND person_kind = 'staff' AND person_id IS NOT NULL",
         IDENTITY_TYPES,
     )

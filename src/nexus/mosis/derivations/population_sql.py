@@ -35,10 +35,10 @@ def school_filter(ctx: ExtractContext, column: str, keyword: str = "AND") -> str
     return f"{keyword} {column} = {lit(ctx.school_code)}" if ctx.school_code else ""
 
 
-# Hispanic/Latino first (H, an unverified letter), then more than one race (M), else the race:
-# one rule for students and educators.
+# Hispanic/Latino first (H, an unverified letter), then more than one race or a source's
+# "two or more races" (M), else the race: one rule for students and educators.
 RACE_SQL = (
-    "CASE WHEN hispanic_latino THEN 'H' WHEN ("
+    "CASE WHEN hispanic_latino THEN 'H' WHEN race_two_or_more OR ("
     "coalesce(race_american_indian_alaska_native::INT, 0)"
     " + coalesce(race_asian::INT, 0) + coalesce(race_black_african_american::INT, 0)"
     " + coalesce(race_native_hawaiian_pacific_islander::INT, 0)"
@@ -60,6 +60,7 @@ IDENTITY_TYPES = {
     "race_black_african_american": "BOOLEAN",
     "race_native_hawaiian_pacific_islander": "BOOLEAN",
     "race_white": "BOOLEAN",
+    "race_two_or_more": "BOOLEAN",
 }
 
 
@@ -72,7 +73,8 @@ def load_student_identity(canonical: CanonicalReader, tenant_id: int) -> None:
         "SELECT person_id, key_scope, source_key, legal_first_name, legal_middle_name, "
         "legal_last_name, generation_suffix, birth_date, gender, hispanic_latino, "
         "race_american_indian_alaska_native, race_asian, race_black_african_american, "
-        "race_native_hawaiian_pacific_islander, race_white FROM census.identities "
+        "race_native_hawaiian_pacific_islander, race_white, race_two_or_more "
+        "FROM census.identities "
         f"WHERE tenant_id = {t} AND person_kind = 'student' AND person_id IS NOT NULL",
         IDENTITY_TYPES,
     )
@@ -121,7 +123,7 @@ STUDENT_COLUMNS = (
     "u.state_id, u.local_id, u.legal_first_name, u.legal_middle_name, u.legal_last_name, "
     "u.generation_suffix, u.birth_date, u.gender, u.hispanic_latino, "
     "u.race_american_indian_alaska_native, u.race_asian, u.race_black_african_american, "
-    "u.race_native_hawaiian_pacific_islander, u.race_white"
+    "u.race_native_hawaiian_pacific_islander, u.race_white, u.race_two_or_more"
 )
 
 

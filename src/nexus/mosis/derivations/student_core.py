@@ -100,7 +100,7 @@ def student_core_population(
                i.generation_suffix, i.birth_date, i.gender, i.hispanic_latino,
                i.race_american_indian_alaska_native, i.race_asian,
                i.race_black_african_american, i.race_native_hawaiian_pacific_islander,
-               i.race_white,
+               i.race_white, i.race_two_or_more,
                {identifier("c.person_id", "mosis_state_id")} AS state_id,
                {identifier("c.person_id", "student_number")} AS local_id,
                {program_code("lunch")} AS lunch_status,

@@ -18,7 +18,8 @@ Where the student attends: the enrollment of the year covering the incident date
 first, then the latest start), else the incident's school. Residency follows Student Core:
 the enrollment's resident district, else the attending one; the enrollment's building of
 residence, else for residents the attending school (a non-resident without one is blank; it is
-required, so the record is blocked and listed). English learner and IEP status are read as of the incident date.
+required, so the record is blocked and listed). English learner and IEP status are read as of
+the incident date.
 """
 
 from __future__ import annotations
