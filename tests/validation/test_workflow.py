@@ -311,3 +311,33 @@ def test_a_failed_run_is_recorded_and_loses_no_exception(store, nexus, small, mo
         _json(nexus("readiness", "--cycle", "october", "--json"))["validation_run_id"]
         == (first["validation_run_id"])
     )
+
+
+def test_a_field_default_clears_its_exception_as_it_fills_the_file(store, nexus, small, tmp_path):
+    # School Calendar Header's dateCalendarAdopted has no canonical source: every calendar's
+    # row misses it until the operator sets the tenant's default, which the file then carries.
+    district = tmp_path / "district"
+    shutil.copytree(small, district)
+    load_district(store, district, sources=(("campus-extract", "campus-extract"),))
+    _json(nexus("validate", "--cycle", "june", "--layout", "school_calendar_header", "--json"))
+    missing = [
+        x
+        for x in _json(nexus("exceptions", "list", "--field", "dateCalendarAdopted", "--json"))[
+            "exceptions"
+        ]
+        if x["layout"] == "school_calendar_header"
+    ]
+    assert missing and {x["severity"] for x in missing} == {"blocking"}
+
+    set_default = nexus(
+        "mosis", "defaults", "set", "school_calendar_header", "dateCalendarAdopted", "06/12/2026"
+    )
+    assert set_default.exit_code == 0, set_default.stderr
+    _json(nexus("validate", "--cycle", "june", "--layout", "school_calendar_header", "--json"))
+
+    after = _json(
+        nexus("exceptions", "list", "--field", "dateCalendarAdopted", "--status", "all", "--json")
+    )["exceptions"]
+    assert {x["exception_id"]: x["status"] for x in after} == {
+        x["exception_id"]: "auto_resolved" for x in missing
+    }

@@ -278,7 +278,7 @@ def derive_values(
     $count_date, ...) filled in, NULL when it has none yet. With `blank_uncollected`, a field
     not collected in the cycle (`collected_in`) is NULL; with `defaults` (header -> the
     tenant's field default), the default stands where the derivation gives no value.
-    Validation leaves both off: it checks what the derivations give."""
+    Extracts and validation both derive with both on, so validation checks the file's values."""
     subject_type, subject_key, order_by = POPULATIONS[layout.name](db, ctx, CanonicalReader(load))
     cycle_code = mosis_layouts.cycle_code(ctx.dates.cycle)
     constants = {

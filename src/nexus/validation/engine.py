@@ -26,7 +26,14 @@ from nexus.errors import NexusError
 from nexus.mosis import layouts as mosis_layouts
 from nexus.mosis.cycles import cycle_dates
 from nexus.mosis.derivations import POPULATIONS, ExtractContext, load_all
-from nexus.mosis.extract import code_sets, in_session, input_snapshot, reporting_district
+from nexus.mosis.extract import (
+    code_sets,
+    collected_in,
+    in_session,
+    input_snapshot,
+    reporting_district,
+    seen_cycles,
+)
 from nexus.store import Store
 from nexus.store.engine import current_user
 from nexus.store.tenants import find_tenant
@@ -305,7 +312,10 @@ class _Evaluator:
                 by_check.setdefault(r.kind, []).append(r)
         checks: list[tuple] = []  # (rule, layout field, column, condition, expected)
         own = self.own
+        seen = seen_cycles(layout)
         for f, column, *_ in fields:
+            if not collected_in(f, cycle_code, seen):
+                continue  # blank in this cycle's file, as the extract writes it: nothing to check
             if f.requirement_for(cycle_code) == "Required":
                 for r in by_check.get("required") or [own["NX-FLD-REQ"]]:
                     checks.append((r, f, column, f"{column} IS NULL", "a value"))
@@ -465,12 +475,14 @@ class _Evaluator:
             "LEFT JOIN person_sis p ON p.person_id = v.person_id ORDER BY c.check_no, v.row_no"
         ).fetchall()
         traces = {column: (name, rule, source) for _, column, name, rule, source in fields}
+        # As in the extract: a value outside a code set the package knows to be partial warns.
+        partial = mosis_layouts.partial_code_sets(self.school_year)
         for check_no, _row_no, subject, school, person, value, source_record in rows:
             r, f, column, _, expected = checks[check_no]
             derivation, how, source = traces[column]
             required = f.requirement_for(cycle_code) == "Required"
             severity = r.severity
-            if r.rule_id == "NX-FLD-CODE" and not required:
+            if r.rule_id == "NX-FLD-CODE" and (not required or f.code_set in partial):
                 severity = "warning"
             is_student = subject_type == "student" and person is not None
             self.findings.append(

@@ -5,8 +5,9 @@ SQL dialect whatever the store (DuckDB or PostgreSQL).
 Canonical tables keep their schema-qualified names (`education.enrollments`), so a rule reads
 as it would against the store. A layout's values are derived by the MOSIS layer's own
 `nexus.mosis.extract.derive_values` (population + one expression per field), as an extract
-derives them, without writing a file (and without blanking fields the cycle does not collect or
-filling the tenant's field defaults: validation checks what the derivations give). Opening the
+derives them, without writing a file: fields the cycle does not collect are blank and the
+tenant's field defaults stand where a derivation gives nothing, so validation checks exactly
+what the file would hold (a default set to clear an exception clears it). Opening the
 DuckDB and copying store queries into it is `nexus.store.work_area`'s. It does not own the
 rules (`catalog.py`) nor what is done with what they find (`exceptions.py`).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from nexus.mosis import layouts as mosis_layouts
+from nexus.mosis.defaults import field_defaults
 from nexus.mosis.derivations import ExtractContext
 from nexus.mosis.extract import DerivedField, derive_values
 from nexus.store import (
@@ -109,4 +111,6 @@ class WorkArea(DuckDBWorkArea):
             self.db.execute(
                 f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS main."{name}"'
             ).fetchall()
-        return derive_values(self.db, layout, ctx, self.load_sql, blank_uncollected=False)
+        with self.store.engine.connect() as conn:
+            defaults = field_defaults(conn, self.tenant_id, ctx.school_year, layout.name)
+        return derive_values(self.db, layout, ctx, self.load_sql, defaults=defaults)
