@@ -13,10 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from nexus.canonical import map_run
 from nexus.integration import ingest
+from nexus.store.locks import VALIDATION
 from nexus.synth import generate
 from nexus.validation.exceptions import EXPORT_COLUMNS
 from tests.validation.district import TENANT, load_district
@@ -341,3 +343,24 @@ def test_a_field_default_clears_its_exception_as_it_fills_the_file(store, nexus,
     assert {x["exception_id"]: x["status"] for x in after} == {
         x["exception_id"]: "auto_resolved" for x in missing
     }
+
+
+def test_two_validations_of_one_tenant_never_overlap(store, nexus, small, tmp_path):
+    if not store.backend.advisory_locks:
+        pytest.skip("a DuckDB file has one writing process: nothing to overlap")
+    district = tmp_path / "district"
+    shutil.copytree(small, district)
+    load_district(store, district, sources=(("campus-extract", "campus-extract"),))
+    with store.engine.connect() as other:
+        tenant_id = other.execute(
+            sa.text("SELECT tenant_id FROM platform.tenants WHERE code = :c"), {"c": TENANT}
+        ).scalar_one()
+        # Another process's validation of the same tenant holds the tenant's validation lock.
+        other.execute(sa.text("SELECT pg_advisory_lock(:t, :k)"), {"t": tenant_id, "k": VALIDATION})
+        refused = nexus("validate", "--cycle", "october", "--layout", "sis")
+        assert refused.exit_code == 1
+        assert "another validation of this tenant is running" in refused.stderr
+        other.execute(
+            sa.text("SELECT pg_advisory_unlock(:t, :k)"), {"t": tenant_id, "k": VALIDATION}
+        )
+    assert _json(nexus("validate", "--cycle", "october", "--layout", "sis", "--json"))["found"] > 0

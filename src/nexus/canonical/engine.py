@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -34,10 +33,11 @@ from nexus.canonical.errors import MappingError
 from nexus.canonical.spec import EntityMap, MappingSpec, Ref, load_spec
 from nexus.canonical.targets import TARGETS, Target
 from nexus.identity import people as identity_people
-from nexus.store import Store
+from nexus.store import Store, locks
 from nexus.store.bulk import bulk_load, bulk_read
 from nexus.store.canonical_tables import mapping_errors, mapping_runs, person_identifiers
 from nexus.store.engine import current_user
+from nexus.store.locks import tenant_lock
 from nexus.store.tables import ingestion_runs, source_entities, source_systems
 from nexus.store.tenants import find_tenant
 
@@ -113,38 +113,10 @@ def map_run(
         tenant = find_tenant(conn, tenant_code)
     if tenant is None:
         raise MappingError(f"no tenant {tenant_code!r}")
-    with _tenant_map_lock(store, tenant.tenant_id):
+    # New canonical ids are numbered from the current maximum: one map per tenant at a time.
+    busy = MappingError("another map of this tenant is running; wait for it to finish")
+    with tenant_lock(store, tenant.tenant_id, locks.MAP, busy):
         return _map_locked(store, tenant.tenant_id, run_id, replay, user, progress, spec)
-
-
-@contextmanager
-def _tenant_map_lock(store: Store, tenant_id: int) -> Iterator[None]:
-    """One map at a time per tenant: new canonical ids are numbered from the current maximum.
-
-    On PostgreSQL a session advisory lock (other processes may map); a DuckDB file has a
-    single writing process anyway.
-    """
-    if not store.backend.advisory_locks:
-        yield
-        return
-    with store.engine.connect() as lock:
-        taken = lock.execute(
-            sa.text("SELECT pg_try_advisory_lock(:t, :k)"), {"t": tenant_id, "k": _MAP_LOCK}
-        ).scalar_one()
-        lock.commit()
-        if not taken:
-            raise MappingError("another map of this tenant is running; wait for it to finish")
-        try:
-            yield
-        finally:
-            lock.execute(
-                sa.text("SELECT pg_advisory_unlock(:t, :k)"), {"t": tenant_id, "k": _MAP_LOCK}
-            )
-            lock.commit()
-
-
-# The second key of a tenant's map lock: ingestion locks (tenant, entity id), ids are positive.
-_MAP_LOCK = -1
 
 
 def _map_locked(

@@ -34,8 +34,9 @@ from nexus.mosis.extract import (
     reporting_district,
     seen_cycles,
 )
-from nexus.store import Store
+from nexus.store import Store, locks
 from nexus.store.engine import current_user
+from nexus.store.locks import tenant_lock
 from nexus.store.tenants import find_tenant
 from nexus.store.validation_tables import validation_row_counts
 from nexus.validation import catalog
@@ -120,10 +121,30 @@ def validate(
     user: str | None = None,
 ) -> ValidationResult:
     """Validate one school year and cycle (optionally some layouts; `sis` names the SIS
-    rules); see the module docstring."""
+    rules); see the module docstring. One validation per tenant at a time: exceptions are
+    merged by their identity, which two at once would both insert."""
+    with store.engine.connect() as conn:
+        tenant = find_tenant(conn, tenant_code)
+    if tenant is None:
+        raise ValidationError(f"no tenant {tenant_code!r}")
+    busy = ValidationError("another validation of this tenant is running; wait for it to finish")
+    with tenant_lock(store, tenant.tenant_id, locks.VALIDATION, busy):
+        return _validate_locked(
+            store, tenant_code, school_year, cycle, layouts, count_date, user or current_user()
+        )
+
+
+def _validate_locked(
+    store: Store,
+    tenant_code: str,
+    school_year: int,
+    cycle: str,
+    layouts: list[str] | None,
+    count_date: date | None,
+    who: str,
+) -> ValidationResult:
     from nexus.validation import exceptions
 
-    who = user or current_user()
     with store.engine.begin() as conn:
         tenant, district = _tenant_facts(conn, tenant_code)
         mosis_layouts.load_package(conn)
