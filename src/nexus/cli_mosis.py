@@ -16,7 +16,14 @@ import typer
 from rich.table import Table
 
 from nexus.cli_canonical import TenantOption, tenant_code
-from nexus.cli_common import JsonFlag, checked_store, emit_json, handles_errors, out
+from nexus.cli_common import (
+    JsonFlag,
+    YearOption,
+    checked_store,
+    emit_json,
+    handles_errors,
+    out,
+)
 from nexus.mosis import layouts as mosis_layouts
 from nexus.mosis.defaults import list_defaults, set_default, unset_default
 from nexus.mosis.extract import ExtractError, list_extract_runs, run_extract, show_extract_run
@@ -32,10 +39,6 @@ spec_app = typer.Typer(
 )
 mosis_app.add_typer(spec_app, name="spec")
 
-YearOption = Annotated[
-    str,
-    typer.Option("--year", help="School year: 2026-27 or its ending year 2027."),
-]
 SchoolOption = Annotated[str | None, typer.Option("--school", help="One school's DESE code.")]
 OutDirOption = Annotated[Path, typer.Option("--out", help="Folder to write the file into.")]
 
