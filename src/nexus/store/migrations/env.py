@@ -11,6 +11,7 @@ from nexus.store import (
     mart_tables,  # noqa: F401  (registers mart)
     reporting_tables,  # noqa: F401  (registers reporting)
     validation_tables,  # noqa: F401  (registers reporting's validation tables)
+    workspace_tables,  # noqa: F401  (registers accounts, pipeline runs, schedules, jobs)
 )
 from nexus.store.tables import metadata
 
