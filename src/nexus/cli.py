@@ -15,7 +15,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nexus import cli_canonical, cli_edfi, cli_marts, cli_mosis, cli_users, cli_validation, identity
+from nexus import (
+    cli_canonical,
+    cli_edfi,
+    cli_marts,
+    cli_mosis,
+    cli_users,
+    cli_validation,
+    cli_web,
+    identity,
+)
 from nexus.cli_common import JsonFlag, checked_store, emit_json, err, handles_errors, out
 from nexus.integration import IngestionError, ingest, runs, sources, write_snapshot
 from nexus.store import secrets
@@ -621,6 +630,7 @@ cli_validation.register(app)
 cli_edfi.register(app)
 cli_marts.register(app)
 cli_users.register(app)
+cli_web.register(app)
 
 
 def main() -> None:
