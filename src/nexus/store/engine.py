@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from nexus.store.backend import Backend, backend_for
 from nexus.store.errors import StoreError
+from nexus.store.scope import install as install_tenant_scope
 from nexus.store.settings import Settings
 
 
@@ -49,6 +50,7 @@ def open_store(settings: Settings | None = None) -> Store:
         raise StoreError(_explain_open_failure(settings, exc)) from None
     except Exception as exc:  # duckdb raises its own IOException on a locked file
         raise StoreError(_explain_open_failure(settings, exc)) from None
+    install_tenant_scope(engine)  # PostgreSQL: tenant_scope() puts transactions under RLS
     return Store(settings=settings, engine=engine, backend=backend_for(engine))
 
 
