@@ -18,6 +18,7 @@ from rich.table import Table
 from nexus import (
     cli_canonical,
     cli_edfi,
+    cli_jobs,
     cli_marts,
     cli_mosis,
     cli_users,
@@ -629,6 +630,7 @@ cli_mosis.register(app)
 cli_validation.register(app)
 cli_edfi.register(app)
 cli_marts.register(app)
+cli_jobs.register(app)
 cli_users.register(app)
 cli_web.register(app)
 

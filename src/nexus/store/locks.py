@@ -19,6 +19,7 @@ from nexus.store.engine import Store
 
 MAP = -1
 VALIDATION = -2
+PIPELINE = -3
 
 
 @contextmanager
