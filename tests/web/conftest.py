@@ -99,8 +99,8 @@ def synthetic_district(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture
-def web(store: Store, synthetic_district: Path) -> Iterator[Web]:
+def add_tenants_and_users(store: Store, synthetic_district: Path) -> None:
+    """Tenants `demo` (the district's, registered for the gate) and `other`, and USERS."""
     district = json.loads((synthetic_district / "district.json").read_text())
     with store.engine.begin() as conn:
         demo = add_tenant(
@@ -110,6 +110,11 @@ def web(store: Store, synthetic_district: Path) -> Iterator[Web]:
         add_tenant(conn, "other", "Other R-II School District", "048079")
         for username, (role, tenants) in USERS.items():
             add_user(conn, username, role, PASSWORD, tenants)
+
+
+@pytest.fixture
+def web(store: Store, synthetic_district: Path) -> Iterator[Web]:
+    add_tenants_and_users(store, synthetic_district)
     app = create_app(store, job_workers=1)
     with TestClient(app) as lifespan:  # starts the job runner once for every client
         result = Web(app, store, [lifespan])
