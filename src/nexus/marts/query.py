@@ -159,9 +159,11 @@ def drill(
     grade: str = ALL,
     role: str = "analyst",
     user: str | None = None,
+    action: str = "view.mart_drill",
 ) -> dict[str, Any]:
     """The students (or educators) behind one cell, with the facts that put each in the
-    numerator or denominator. Student-level: refused for the public, audited."""
+    numerator or denominator. Student-level: refused for the public, audited (as `action`,
+    with the person ids shown)."""
     require_student_level(role, "drill-through")
     school_year = parse_school_year(year)
     ind = indicator(name, school_year)
@@ -194,7 +196,7 @@ def drill(
             conn,
             tenant_id,
             user or current_user(),
-            "view.mart_drill",
+            action,
             {
                 "indicator": ind.name,
                 "school_year": school_year,
@@ -203,6 +205,7 @@ def drill(
                 "grade": grade,
                 "role": role,
                 "rows": len(facts),
+                "person_ids": sorted({int(r["person_id"]) for r in facts}),
             },
         )
     rows = []
