@@ -14,6 +14,7 @@ from nexus.store.mart_tables import grade_card_aggregates, grade_card_indicators
 from nexus.store.reporting_tables import mosis_layouts
 from nexus.store.scope import (
     current_scope,
+    is_scoped,
     rls_gaps,
     set_tenant_scope,
     tenant_scope,
@@ -165,18 +166,26 @@ def test_scoped_writes_stay_in_their_tenants(pg, two_districts):
         assert _count(conn, mosis_layouts) == 2  # B's and the platform's
 
 
-def test_unscoped_work_and_bulk_loads_run_as_the_owner(pg, two_districts):
+def test_bulk_loads_copy_as_the_owner_and_insert_under_the_scope(pg, two_districts):
     a, b = two_districts
-    rows = pa.Table.from_pylist([_row(grade_card_aggregates, b) | {"school_id": 7}])
+    theirs = pa.Table.from_pylist([_row(grade_card_aggregates, b) | {"school_id": 7}])
+    ours = pa.Table.from_pylist([_row(grade_card_aggregates, a) | {"school_id": s} for s in (7, 8)])
     with tenant_scope([a]):
         with unscoped(), pg.engine.begin() as conn:
             assert current_scope() is None and _count(conn, tenants) == 2
-            assert bulk_load(conn, grade_card_aggregates, rows) == 1  # COPY, as the owner
-        # PostgreSQL refuses COPY FROM under row-level security: bulk work runs unscoped.
+            assert not is_scoped(conn)
+            assert bulk_load(conn, grade_card_aggregates, theirs) == 1  # COPY, as the owner
+        # PostgreSQL refuses COPY FROM under row-level security: scoped loads are INSERTs,
+        # checked by the policy row by row.
+        with pg.engine.begin() as conn:
+            assert is_scoped(conn)
+            assert bulk_load(conn, grade_card_aggregates, ours) == 2
         with pytest.raises(Exception, match="row-level security"), pg.engine.begin() as conn:
-            bulk_load(conn, grade_card_aggregates, rows)
+            more_of_theirs = [_row(grade_card_aggregates, b) | {"school_id": 9}]
+            bulk_load(conn, grade_card_aggregates, pa.Table.from_pylist(more_of_theirs))
     with pg.engine.connect() as conn:
-        assert _count(conn, grade_card_aggregates) == 3
+        owners = conn.execute(sa.select(grade_card_aggregates.c.tenant_id)).scalars().all()
+    assert sorted(owners) == sorted([a, b, b, a, a])
 
 
 def test_a_transaction_begun_in_scope_stays_scoped(pg, two_districts):

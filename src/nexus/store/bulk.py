@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from nexus.store.scope import is_scoped
+
 _BATCH_ROWS = 200_000
 
 
@@ -46,6 +48,8 @@ def bulk_load(
     if conn.dialect.name == "duckdb":
         return _duckdb_load(conn, target, data, col_list)
     if conn.dialect.name == "postgresql":
+        if is_scoped(conn):
+            return _postgresql_insert(conn, target, data, col_list)
         return _postgresql_copy(conn, target, data, col_list)
     # Any other engine (SQLite test sources): batched executemany, for small volumes only.
     rows = 0
@@ -83,6 +87,20 @@ def _postgresql_copy(conn: sa.Connection, target: str, data, col_list: str) -> i
             rows += batch.num_rows
     if rows:
         cursor.execute(f"ANALYZE {target}")
+    return rows
+
+
+def _postgresql_insert(conn: sa.Connection, target: str, data, col_list: str) -> int:
+    # PostgreSQL refuses COPY FROM under row-level security; a tenant-scoped transaction (a web
+    # request) writes few rows, so plain INSERTs, which the policies check row by row.
+    cursor = conn.connection.driver_connection.cursor()
+    rows = 0
+    placeholders = ", ".join(["%s"] * len(data.schema.names))
+    sql = f"INSERT INTO {target} ({col_list}) VALUES ({placeholders})"
+    for batch in _batches(data):
+        if batch.num_rows:
+            cursor.executemany(sql, [tuple(r.values()) for r in batch.to_pylist()])
+            rows += batch.num_rows
     return rows
 
 

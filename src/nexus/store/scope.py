@@ -218,3 +218,10 @@ def grant_scoped_role(conn: sa.Connection) -> None:
     conn.execute(
         sa.text(f"REVOKE INSERT, UPDATE, DELETE ON platform.alembic_version FROM {SCOPED_ROLE}")
     )
+
+
+def is_scoped(conn: sa.Connection) -> bool:
+    """True when `conn`'s current transaction runs under the tenant scope (PostgreSQL)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    return conn.exec_driver_sql("SELECT current_user").scalar() == SCOPED_ROLE
