@@ -30,6 +30,7 @@ from nexus.mosis.derivations import DERIVATIONS, POPULATIONS, load_all
 from nexus.mosis.extract import ExtractError, list_extract_runs, run_extract
 from nexus.mosis.layouts import SpecImportError, spec_import
 from nexus.store.reporting_tables import mosis_extract_rows, mosis_extract_runs
+from nexus.store.scope import unscoped
 from nexus.web import permissions
 from nexus.web.pages.jobs import start_job
 from nexus.web.security import Tenancy, TenantContext
@@ -74,12 +75,20 @@ def completeness(layout: mosis_layouts.Layout) -> dict:
     }
 
 
+def _ensure_loaded(ctx: TenantContext, school_year: int) -> None:
+    """The layouts Nexus ships for the year, loaded on first use as the CLI does. They are the
+    platform's rows (tenant 0), which a tenant's row-level security scope may read but never
+    write: loading them is trusted platform work, unscoped."""
+    load_all()
+    with unscoped(), ctx.store.engine.begin() as conn:
+        mosis_layouts.ensure_loaded(conn, school_year)
+
+
 def layouts_summary(ctx: TenantContext, year: str | int | None) -> dict:
     """The year's layouts (newest versions) with their completeness, as the API answers."""
     school_year = _school_year(year)
-    load_all()
+    _ensure_loaded(ctx, school_year)
     with ctx.store.engine.begin() as conn:
-        mosis_layouts.ensure_loaded(conn, school_year)
         summaries = mosis_layouts.list_layouts(conn, school_year)
         layouts = [
             s.as_dict() | completeness(mosis_layouts.get_layout(conn, s.name, school_year))
@@ -94,9 +103,8 @@ def layouts_summary(ctx: TenantContext, year: str | int | None) -> dict:
 
 def layout_detail(ctx: TenantContext, name: str, year: str | int | None, version: int | None):
     school_year = _school_year(year)
-    load_all()
+    _ensure_loaded(ctx, school_year)
     with ctx.store.engine.begin() as conn:
-        mosis_layouts.ensure_loaded(conn, school_year)
         try:
             layout = mosis_layouts.get_layout(conn, name, school_year, version)
         except mosis_layouts.LayoutError as exc:
@@ -307,7 +315,9 @@ async def _import_uploads(ctx: TenantContext, files: list[UploadFile], year: str
             paths.append(path)
 
         def run() -> dict:
-            with ctx.store.engine.begin() as conn:
+            # A new layout version is the platform's (tenant 0): written unscoped, by an
+            # operator or admin (checked above).
+            with unscoped(), ctx.store.engine.begin() as conn:
                 return spec_import.import_pages(conn, paths, school_year).as_dict()
 
         return await run_in_threadpool(run)
