@@ -1,20 +1,23 @@
 """End-to-end fixtures: the real app served by uvicorn, driven by the system's headless Chromium.
 
-`site` (module-scoped, parametrised over the backends like `store`) is one live server per test
-module: a fresh migrated store with the web tests' tenants and users (tests/web/conftest.py),
+`site` (package-scoped, parametrised over the backends like `store`: one store and one server
+per backend for the whole e2e folder, or per file under `--dist loadfile`) is a fresh migrated
+store with the web tests' tenants and users (tests/web/conftest.py) and
 `nexus.web.create_app(store, job_workers=1)` served by uvicorn in a background thread on a free
-127.0.0.1 port. `site.configure_day()` points the tenant's daily pipeline at the synthetic
-district's Campus extracts (October validated, an October student_core extract);
-`site.run_day()` runs it in-process (modules that do not test the browser run).
+127.0.0.1 port. `day` configures the tenant's daily pipeline (`site.configure_day()`: the
+synthetic district's Campus extracts, October validated, an October student_core extract) and
+runs it from the browser once: "Run the day now" on Today, then the job page updating itself
+(htmx) until the run has succeeded or is partial. The tests work on what that day produced.
 
 `browser` is one Chromium per session (`/usr/bin/chromium`, Debian's package: never a
 downloaded browser); `page` a fresh context per test. When Chromium is absent the tests skip,
 unless NEXUS_TEST_REQUIRE_BROWSER=1 (CI), where they fail.
 
-`site.visit(page, path, name)` opens a page, checks it answered 200, writes a full-page
-screenshot to `$NEXUS_TEST_ARTIFACTS/screenshots/<backend>/<NN>-<name>.png` (default
-`test-artifacts/`), and runs the accessibility smoke check (`accessibility_problems`) and the
-keyboard check (Tab from the top reaches the skip link first).
+`site.visit(page, path, name)` opens a page, checks its status, writes a full-page screenshot
+to `$NEXUS_TEST_ARTIFACTS/screenshots/<backend>/<NN>-<name>.png` (default `test-artifacts/`),
+and runs `site.check_page`: the accessibility smoke check (labelled controls, one <h1>,
+<html lang>, <th scope>), every POST form carrying the CSRF token, and Tab from the top
+reaching the skip link first.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -55,6 +58,7 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 # Playwright's default is 30 s; a page of this app answers in well under a second.
 TIMEOUT_MS = 15_000
 DAY_TIMEOUT_MS = 120_000
+FINISHED = '#job-status[data-status="succeeded"], #job-status[data-status="partial"]'
 
 # In the page: every problem the accessibility smoke check finds, as one line each.
 _ACCESSIBILITY_JS = """() => {
@@ -167,7 +171,6 @@ class Site:
     home: Path
     school_year: int
     shots: Path
-    notes: dict = field(default_factory=dict)  # what a module's fixtures found, for its tests
 
     # --- data ------------------------------------------------------------------------------
     def tenant_id(self, code: str = "demo") -> int:
@@ -203,14 +206,6 @@ class Site:
                 },
                 "admin",
             )
-
-    def run_day(self) -> dict:
-        """The daily pipeline run in-process (as `nexus daily` does); its result."""
-        from nexus.jobs.pipeline import run_daily
-
-        result = run_daily(self.store, "demo", trigger="manual", user="operator").as_dict()
-        assert result["status"] in ("succeeded", "partial"), result
-        return result
 
     def audit_rows(self, action: str | None = None) -> list[dict]:
         from nexus.store.tables import audit_events
@@ -295,10 +290,10 @@ def assert_skip_link_first(page, what: str) -> None:
     )
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def e2e_settings(request, tmp_path_factory, pg_template) -> Iterator[tuple[str, Settings]]:
-    """A fresh migrated database for one module on one backend (as tests/conftest.py's
-    `backend`, module-scoped so a module's tests share one seeded store)."""
+    """A fresh migrated database on one backend (as tests/conftest.py's `backend`, but
+    package-scoped so the e2e tests share one seeded store per backend)."""
     home = tmp_path_factory.mktemp(f"e2e-{request.param}")
     if request.param == "duckdb":
         settings = Settings(home=home, database_url=f"duckdb:///{home / 'nexus.duckdb'}")
@@ -329,7 +324,7 @@ def e2e_settings(request, tmp_path_factory, pg_template) -> Iterator[tuple[str, 
         admin.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def site(e2e_settings, synthetic_district: Path, screenshots: Path) -> Iterator[Site]:  # noqa: F811
     """The app over a store with tenants demo/other and the web tests' users, served live."""
     from nexus.web import create_app
@@ -355,3 +350,35 @@ def site(e2e_settings, synthetic_district: Path, screenshots: Path) -> Iterator[
     finally:
         server.stop()
         store.dispose()
+
+
+@pytest.fixture(scope="package")
+def day(site: Site, browser) -> dict:
+    """The day run from the browser by the operator; what the job page showed."""
+    site.configure_day()
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    try:
+        site.sign_in(page, "operator")
+        site.visit(page, "/t/demo/today", "today-before-the-day")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Run the day now").click()
+        assert "/t/demo/jobs/" in page.url, f"{page.url}: {page.locator('main').inner_text()}"
+        job_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+        first_status = page.get_attribute("#job-status", "data-status")
+        site.shoot(page, "job-running")
+        # A marker in the document: if it survives, the page updated itself (htmx), not a reload.
+        page.evaluate("() => { window.__e2e_marker = 'kept'; }")
+        page.wait_for_selector(FINISHED, timeout=DAY_TIMEOUT_MS)
+        site.shoot(page, "job-finished")
+        result = {
+            "job_id": job_id,
+            "first_status": first_status,
+            "status": page.get_attribute("#job-status", "data-status"),
+            "marker": page.evaluate("() => window.__e2e_marker || null"),
+            "steps": page.locator("#job-status table tbody tr").all_inner_texts(),
+        }
+        site.check_page(page, "job page")
+        return result
+    finally:
+        context.close()
