@@ -44,7 +44,10 @@ def test_new_blocking_exceptions_are_told_by_webhook_and_email_without_student_d
     assert body["tenant"] == TENANT and body["pipeline_run_id"] == first.pipeline_run_id
     assert body["new_blocking_exceptions"] == validated["new_blocking"]
     assert body["new_blocking_by_cycle"] == {"2026-27 october": validated["new_blocking"]}
-    assert body["link"] == f"https://nexus.halland.example/pipeline/runs/{first.pipeline_run_id}"
+    assert (
+        body["link"]
+        == f"https://nexus.halland.example/t/{TENANT}/runs/daily/{first.pipeline_run_id}"
+    )
     assert [s["step"] for s in body["steps"]] == ["ingest", "map", "validate", "marts"]
     assert all(isinstance(v, int | float) for s in body["steps"] for v in s["counts"].values())
     [mail] = smtp.messages

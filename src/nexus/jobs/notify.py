@@ -26,7 +26,7 @@ from nexus.store import secrets
 log = logging.getLogger(__name__)
 
 # The run's page in the web app; `link_base` (config) is put in front of it.
-RUN_LINK_PATH = "/pipeline/runs/{pipeline_run_id}"
+RUN_LINK_PATH = "/t/{tenant}/runs/daily/{pipeline_run_id}"
 WEBHOOK_TIMEOUT_SECONDS = 5.0
 SMTP_TIMEOUT_SECONDS = 10.0
 WEBHOOK, EMAIL = "webhook", "email"
@@ -58,7 +58,7 @@ def message_for(run: dict, config: NotifyConfig) -> dict | None:
         events.append("new_blocking_exceptions")
     if not events:
         return None
-    path = RUN_LINK_PATH.format(pipeline_run_id=run["pipeline_run_id"])
+    path = RUN_LINK_PATH.format(tenant=run["tenant"], pipeline_run_id=run["pipeline_run_id"])
     return {
         "event": "nexus.daily",
         "reasons": events,

@@ -22,17 +22,23 @@ class Backend:
     # PostgreSQL plans from statistics: a table just filled by COPY must be analysed, or the
     # planner takes it for empty and joins it by nested loop. DuckDB keeps its own.
     analyze_after_load: bool
+    # Two transactions updating one row at once: PostgreSQL makes the second wait, DuckDB
+    # aborts it (a write-write conflict). Threads of one process that may touch the same row
+    # (the web app's sign-ins) take a lock first where this is False.
+    waits_on_row_locks: bool
 
 
 DUCKDB = Backend(
     "duckdb",
     advisory_locks=False,
     analyze_after_load=False,
+    waits_on_row_locks=False,
 )
 POSTGRESQL = Backend(
     "postgresql",
     advisory_locks=True,
     analyze_after_load=True,
+    waits_on_row_locks=True,
 )
 
 

@@ -25,6 +25,7 @@ from nexus.errors import NexusError
 from nexus.store import Store
 from nexus.web.background import JobRunner
 from nexus.web.security import NotSignedIn, is_api
+from nexus.web.sessions import purge_expired
 from nexus.web.templating import render
 
 PAGE_MODULES = (
@@ -75,6 +76,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jobs = JobRunner(store, workers=job_workers)
+        with store.engine.begin() as conn:
+            purge_expired(conn)
         app.state.scheduler = scheduler_factory(store) if scheduler_factory else None
         if app.state.scheduler is not None:
             app.state.scheduler.start()

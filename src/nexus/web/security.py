@@ -11,6 +11,8 @@ export of student-level rows is audited through `TenantContext.audit`.
 from __future__ import annotations
 
 import hmac
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -23,7 +25,7 @@ from nexus.store.accounts import User, user_for_token, visible_tenants
 from nexus.store.scope import set_tenant_scope
 from nexus.store.tenants import Tenant, find_tenant
 from nexus.web import permissions
-from nexus.web.sessions import session_for
+from nexus.web.sessions import session_for, touch
 
 SESSION_COOKIE = "nexus_session"
 SIGN_IN_COOKIE = "nexus_sign_in"  # the sign-in form's own CSRF token (double submit)
@@ -59,15 +61,26 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
+_ROW_WRITES = threading.Lock()
+
+
+def account_writes(store: Store) -> AbstractContextManager:
+    """Serialise this process's writes to account rows (sign-in, token use) where the database
+    aborts concurrent writers of one row instead of making them wait (DuckDB)."""
+    return nullcontext() if store.backend.waits_on_row_locks else _ROW_WRITES
+
+
 def _resolve(store: Store, bearer: str | None, cookie: str | None) -> Principal | None:
-    with store.engine.begin() as conn:
-        if bearer is not None:
+    if bearer is not None:
+        with account_writes(store), store.engine.begin() as conn:
             user = user_for_token(conn, bearer)
-            return Principal(user, None, "token") if user is not None and user.active else None
+        return Principal(user, None, "token") if user is not None and user.active else None
+    with store.engine.connect() as conn:
         session = session_for(conn, cookie)
-        if session is None:
-            return None
-        return Principal(session.user, session.csrf_token, "session")
+    if session is None:
+        return None
+    touch(store.engine, session)
+    return Principal(session.user, session.csrf_token, "session")
 
 
 async def submitted_csrf(request: Request) -> str | None:

@@ -25,6 +25,8 @@ ABSOLUTE = timedelta(hours=12)
 class Session:
     user: User
     csrf_token: str
+    stale: bool = False  # last seen over a minute ago: `touch` it
+    key: str = ""
 
 
 def _digest(token: str) -> str:
@@ -36,7 +38,6 @@ def start_session(conn: sa.Connection, user: User, client: str | None) -> tuple[
     now = datetime.now(UTC)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
     conn.execute(
         web_sessions.insert().values(
             session_sha256=_digest(token),
@@ -63,17 +64,41 @@ def session_for(conn: sa.Connection, token: str | None) -> Session | None:
     expires_at = _aware(row["expires_at"])
     last_seen = _aware(row["last_seen_at"])
     if expires_at <= now or last_seen + IDLE <= now:
-        conn.execute(s.delete().where(s.c.session_sha256 == row["session_sha256"]))
-        return None
+        return None  # `purge_expired` deletes it
     user = get_user_by_id(conn, row["user_id"])
     if user is None or not user.active:
         return None
-    # Touch at most once a minute: a page of fragments must not write on every request.
-    if now - last_seen > timedelta(minutes=1):
-        conn.execute(
-            s.update().where(s.c.session_sha256 == row["session_sha256"]).values(last_seen_at=now)
-        )
-    return Session(user=user, csrf_token=row["csrf_token"])
+    return Session(
+        user=user,
+        csrf_token=row["csrf_token"],
+        stale=now - last_seen > timedelta(minutes=1),
+        key=row["session_sha256"],
+    )
+
+
+def touch(engine: sa.Engine, session: Session) -> None:
+    """Move a session's idle deadline on; best effort, in its own transaction.
+
+    At most once a minute per session (a page and its fragments must not all write), and a
+    concurrent touch of the same row (DuckDB refuses the second writer) is simply skipped."""
+    if not session.stale:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                web_sessions.update()
+                .where(web_sessions.c.session_sha256 == session.key)
+                .values(last_seen_at=datetime.now(UTC))
+            )
+    except sa.exc.DBAPIError:
+        pass
+
+
+def purge_expired(conn: sa.Connection) -> int:
+    """Delete sessions past their absolute end (the server does it when it starts)."""
+    return conn.execute(
+        web_sessions.delete().where(web_sessions.c.expires_at < datetime.now(UTC))
+    ).rowcount
 
 
 def end_session(conn: sa.Connection, token: str | None) -> None:

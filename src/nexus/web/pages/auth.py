@@ -21,6 +21,7 @@ from nexus.web.security import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
     CurrentPrincipal,
+    account_writes,
     same_token,
     store_of,
 )
@@ -87,7 +88,7 @@ async def sign_in(
 
     def attempt() -> str | SignInRefused:
         # The failure must commit (it counts towards the lockout), so it is caught inside.
-        with store.engine.begin() as conn:
+        with account_writes(store), store.engine.begin() as conn:
             try:
                 user = authenticate(conn, username.strip(), password)
             except SignInRefused as exc:

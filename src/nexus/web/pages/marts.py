@@ -264,6 +264,7 @@ async def marts_page(
             "sel": sel,
             "ind": ind,
             "years": [(y, school_year_label(y)) for y in years],
+            "year_label": school_year_label(sel.year),
             "indicators": definitions.indicators(sel.year),
             "schools": _school_options(ctx),
             "grades": _grades(ctx, sel.year, sel.indicator),
