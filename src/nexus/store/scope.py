@@ -13,10 +13,11 @@ indicator definitions) and write only rows of those tenants. A query that forget
 `WHERE tenant_id = …` therefore cannot leak another district's data. Both settings are
 transaction-local: they end with the transaction, so pooled connections come back clean.
 
-Not covered: a transaction begun before the scope was set stays unscoped to its end, and
-bulk loads (`COPY FROM`) are refused by PostgreSQL under row-level security, so work that
-bulk-loads (ingest, map, extract, validate, marts refresh) and writes the platform's tenant-0
-rows runs `unscoped()` after the caller has checked the user may act on the tenant.
+A transaction begun before the scope was set stays unscoped to its end. PostgreSQL refuses
+`COPY FROM` under row-level security, so inside a scope `bulk_load` inserts instead (a
+request writes few rows); the volume paths run unscoped (CLI, scheduler, background jobs).
+Writing the platform's tenant-0 rows needs `unscoped()`, after the caller has checked the user
+may do it.
 
 On DuckDB the scope is a no-op: DuckDB has no roles or row-level security, and the embedded
 database is owned by a single process; there the app's own `tenant_id` filters are the
