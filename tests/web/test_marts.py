@@ -131,6 +131,12 @@ def test_marts_refuse_bad_choices_foreign_tenants_and_forms_without_csrf(web):
 
     token = operator.headers.pop("X-CSRF-Token")
     assert operator.post("/t/demo/marts/refresh", data={"year": "2027"}).status_code == 403
+    form = re.search(
+        r'action="/t/demo/marts/refresh">\s*<input type="hidden" name="csrf_token" '
+        r'value="([^"]*)"',
+        missing.text,
+    )
+    assert form and form.group(1) == token  # the page's form carries the session's token
     operator.headers["X-CSRF-Token"] = token
 
     other = web.client("opother")
