@@ -57,7 +57,7 @@ def test_compare_a_student_by_mosis_id_or_local_number(seeded):
         ]
     assert len(viewed) == 3
     assert viewed[0]["subject"]["person_ids"] == [found["person_id"]]
-    assert viewed[0]["subject"]["state_id"] == mosis
+    assert viewed[0]["subject"]["layout"] == "student_core"
 
     # Unknown students are 404; bad year, cycle or layout a clear 400; no student: the form.
     assert client.get("/api/v1/tenants/demo/compare/student/0000000000").status_code == 404

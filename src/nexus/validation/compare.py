@@ -94,9 +94,16 @@ def _canonical_ref(derivation) -> tuple[str, str] | None:
 
 
 def compare_student(
-    store: Store, tenant_code: str, state_id: str, school_year: int, cycle: str, layout_name: str
+    store: Store,
+    tenant_code: str,
+    state_id: str,
+    school_year: int,
+    cycle: str,
+    layout_name: str,
+    user: str | None = None,
 ) -> dict:
-    """Field by field, the SIS, canonical, extract and corrected values of one student's row."""
+    """Field by field, the SIS, canonical, extract and corrected values of one student's row
+    (an audited view by `user`, the process's user by default)."""
     load_all()
     cycle = parse_collection(cycle)
     with store.engine.begin() as conn:
@@ -120,9 +127,9 @@ def compare_student(
         audit.record(
             conn,
             tenant.tenant_id,
-            current_user(),
+            user or current_user(),
             "view.compare",
-            {"layout": layout_name, "cycle": cycle},
+            {"layout": layout_name, "cycle": cycle, "person_ids": [int(person)]},
         )
     work = WorkArea(store, tenant.tenant_id)
     try:

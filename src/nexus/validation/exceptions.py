@@ -351,9 +351,24 @@ def _public(row) -> dict:
     return out
 
 
-def list_exceptions(
-    store: Store,
-    tenant_code: str,
+# Columns the queue may be sorted by (the web page's sortable headers).
+SORTABLE = (
+    "exception_id",
+    "status",
+    "severity",
+    "rule_id",
+    "layout",
+    "field",
+    "school_code",
+    "owner",
+    "record_key",
+    "current_value",
+    "message",
+)
+
+
+def _filtered(
+    tenant_id: int,
     *,
     school_year: int | None = None,
     cycle: str | None = None,
@@ -364,51 +379,105 @@ def list_exceptions(
     severity: str | None = None,
     status: str | None = None,
     rule: str | None = None,
-    limit: int | None = None,
-) -> list[dict]:
-    """Exceptions matching the filters; `status` may be `active` (open, assigned, suppressed).
-    Listing student-level rows is an audited view."""
+) -> list:
     e = validation_exceptions
+    where = [e.c.tenant_id == tenant_id]
+    for column, value in (
+        (e.c.school_year, school_year),
+        (e.c.cycle, cycle),
+        (e.c.layout, layout),
+        (e.c.field, field),
+        (e.c.school_code, school),
+        (e.c.owner, owner),
+        (e.c.severity, severity),
+        (e.c.rule_id, rule),
+    ):
+        if value is not None:
+            where.append(column == value)
+    if status == "active":
+        where.append(e.c.status.in_(ACTIVE))
+    elif status is not None:
+        if status not in STATUSES:
+            raise ValidationError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
+        where.append(e.c.status == status)
+    return where
+
+
+def _severity_rank():
+    e = validation_exceptions
+    return sa.case((e.c.severity == "blocking", 0), (e.c.severity == "warning", 1), else_=2)
+
+
+def list_exceptions(
+    store: Store,
+    tenant_code: str,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    sort: str | None = None,
+    descending: bool = False,
+    user: str | None = None,
+    audit_action: str = "view.exceptions",
+    audit_context: dict | None = None,
+    **filters,
+) -> list[dict]:
+    """Exceptions matching the filters (school_year, cycle, layout, field, school, owner,
+    severity, status, rule; `status` may be `active`: open, assigned, suppressed), blocking
+    first unless `sort` names a column of `SORTABLE`; `limit`/`offset` take one page.
+
+    Listing student-level rows is an audited view: one audit row for `user` (the process's
+    user by default) with the people shown; `audit_action`/`audit_context` say what it was
+    (an export, a page of the web queue)."""
+    e = validation_exceptions
+    if sort is not None and sort not in SORTABLE:
+        raise ValidationError(f"cannot sort by {sort!r}: one of {', '.join(SORTABLE)}")
     with store.engine.begin() as conn:
         tenant_id = _tenant_id(conn, tenant_code)
-        q = sa.select(e).where(e.c.tenant_id == tenant_id)
-        for column, value in (
-            (e.c.school_year, school_year),
-            (e.c.cycle, cycle),
-            (e.c.layout, layout),
-            (e.c.field, field),
-            (e.c.school_code, school),
-            (e.c.owner, owner),
-            (e.c.severity, severity),
-            (e.c.rule_id, rule),
-        ):
-            if value is not None:
-                q = q.where(column == value)
-        if status == "active":
-            q = q.where(e.c.status.in_(ACTIVE))
-        elif status is not None:
-            if status not in STATUSES:
-                raise ValidationError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
-            q = q.where(e.c.status == status)
-        q = q.order_by(
-            sa.case((e.c.severity == "blocking", 0), (e.c.severity == "warning", 1), else_=2),
-            e.c.exception_id,
-        )
+        q = sa.select(e).where(*_filtered(tenant_id, **filters))
+        if sort is not None:
+            key = _severity_rank() if sort == "severity" else e.c[sort]
+            q = q.order_by(key.desc() if descending else key.asc(), e.c.exception_id)
+        else:
+            q = q.order_by(_severity_rank(), e.c.exception_id)
         if limit:
             q = q.limit(limit)
+        if offset:
+            q = q.offset(offset)
         rows = [_public(r) for r in conn.execute(q).mappings()]
         audit.record(
             conn,
             tenant_id,
-            current_user(),
-            "view.exceptions",
-            {"rows": len(rows), "layout": layout, "school": school, "status": status},
+            user or current_user(),
+            audit_action,
+            {
+                "rows": len(rows),
+                **{k: v for k, v in filters.items() if v is not None},
+                **(audit_context or {}),
+                "person_ids": sorted(
+                    {int(r["person_id"]) for r in rows if r.get("person_id") is not None}
+                ),
+            },
         )
     return rows
 
 
-def show_exception(store: Store, tenant_code: str, exception_id: int) -> dict:
-    """One exception with its history and the runs that saw it."""
+def count_exceptions(store: Store, tenant_code: str, **filters) -> int:
+    """How many exceptions match the filters of `list_exceptions` (no rows: not audited)."""
+    with store.engine.connect() as conn:
+        tenant_id = _tenant_id(conn, tenant_code)
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(validation_exceptions)
+                .where(*_filtered(tenant_id, **filters))
+            ).scalar_one()
+        )
+
+
+def show_exception(
+    store: Store, tenant_code: str, exception_id: int, user: str | None = None
+) -> dict:
+    """One exception with its history and the runs that saw it (an audited view by `user`)."""
     h = validation_exception_history
     r = mosis_validation_results
     with store.engine.begin() as conn:
@@ -433,7 +502,13 @@ def show_exception(store: Store, tenant_code: str, exception_id: int) -> dict:
                 .order_by(r.c.validation_run_id)
             )
         ]
-        audit.record(conn, tenant_id, current_user(), "view.exception", {"id": exception_id})
+        audit.record(
+            conn,
+            tenant_id,
+            user or current_user(),
+            "view.exception",
+            {"id": exception_id, "person_ids": [row["person_id"]] if row.get("person_id") else []},
+        )
     return row
 
 

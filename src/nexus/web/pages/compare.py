@@ -69,17 +69,8 @@ def compare(ctx: TenantContext, student: str, year: str | int, cycle: str, layou
     ctx.require(permissions.VIEW_STUDENTS)
     school_year = parse_school_year(year)
     state_id = mosis_id_of(ctx, student)
-    found = compare_student(ctx.store, ctx.code, state_id, school_year, cycle, layout)
-    ctx.audit(
-        "view.compare",
-        {
-            "page": "compare",
-            "state_id": state_id,
-            "person_ids": [found["person_id"]],
-            "school_year": found["school_year"],
-            "cycle": found["cycle"],
-            "layout": layout,
-        },
+    found = compare_student(
+        ctx.store, ctx.code, state_id, school_year, cycle, layout, user=ctx.user.username
     )
     for f in found["fields"]:
         values = {f[k] for k in ("sis", "canonical", "extract", "correction")} - {None}

@@ -42,6 +42,7 @@ EXPORT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 TREND_RUNS = 3
+MAX_API_PAGE = 1000
 
 COLUMNS = [
     Column("exception_id", "id", numeric=True),
@@ -105,43 +106,42 @@ class Filters:
         """The filters that are set, as query parameters (links, the export, the audit)."""
         return {k: str(v) for k, v in asdict(self).items() if v is not None}
 
-    def rows(self, ctx: TenantContext) -> list[dict]:
+    def service_filters(self) -> dict:
+        """The filters as `nexus.validation.exceptions.list_exceptions` takes them."""
+        return {
+            "school_year": self.year,
+            "cycle": self.cycle,
+            "layout": self.layout,
+            "field": self.field,
+            "school": self.school,
+            "owner": self.owner,
+            "severity": self.severity,
+            "status": None if self.status == "all" else self.status,
+            "rule": self.rule,
+        }
+
+    def rows(
+        self,
+        ctx: TenantContext,
+        *,
+        action: str = "view.exceptions",
+        context: dict | None = None,
+        **page,
+    ) -> list[dict]:
+        """The matching exceptions (one page with `limit`/`offset`/`sort`), audited once as
+        `action` by the signed-in user with the people shown."""
         return exc.list_exceptions(
             ctx.store,
             ctx.code,
-            school_year=self.year,
-            cycle=self.cycle,
-            layout=self.layout,
-            field=self.field,
-            school=self.school,
-            owner=self.owner,
-            severity=self.severity,
-            status=None if self.status == "all" else self.status,
-            rule=self.rule,
+            user=ctx.user.username,
+            audit_action=action,
+            audit_context={"page": "exceptions", "filters": self.as_query(), **(context or {})},
+            **page,
+            **self.service_filters(),
         )
 
-
-def _people(rows: list[dict]) -> list[int]:
-    return sorted({int(r["person_id"]) for r in rows if r.get("person_id") is not None})
-
-
-def list_queue(ctx: TenantContext, filters: Filters) -> list[dict]:
-    """The exceptions matching `filters`, blocking first (VIEW_STUDENTS)."""
-    ctx.require(permissions.VIEW_STUDENTS)
-    return filters.rows(ctx)
-
-
-def audit_view(ctx: TenantContext, filters: Filters, total: int, shown: list[dict]) -> None:
-    ctx.audit(
-        "view.exceptions",
-        {
-            "page": "exceptions",
-            "filters": filters.as_query(),
-            "rows": total,
-            "shown": len(shown),
-            "person_ids": _people(shown),
-        },
-    )
+    def count(self, ctx: TenantContext) -> int:
+        return exc.count_exceptions(ctx.store, ctx.code, **self.service_filters())
 
 
 def owner_trend(ctx: TenantContext, filters: Filters) -> list[dict]:
@@ -176,17 +176,7 @@ def exception_detail(ctx: TenantContext, exception_id: int) -> dict:
     """One exception with its trace, history and runs (VIEW_STUDENTS, audited)."""
     ctx.require(permissions.VIEW_STUDENTS)
     _owned(ctx, [exception_id])
-    shown = exc.show_exception(ctx.store, ctx.code, exception_id)
-    ctx.audit(
-        "view.exception",
-        {
-            "page": "exception",
-            "id": exception_id,
-            "person_ids": _people([shown]),
-            "record_key": shown.get("record_key"),
-        },
-    )
-    return shown
+    return exc.show_exception(ctx.store, ctx.code, exception_id, user=ctx.user.username)
 
 
 def apply_action(
@@ -232,21 +222,8 @@ def export_file(ctx: TenantContext, filters: Filters, fmt: str) -> Response:
     ctx.require(permissions.VIEW_STUDENTS)
     if fmt not in EXPORT_TYPES:
         raise ValidationError(f"unknown export format {fmt!r}: csv or xlsx")
-    rows = filters.rows(ctx)
+    rows = filters.rows(ctx, action="export.exceptions", context={"format": fmt})
     data = exc.export(rows, fmt, None)
-    people = _people(rows)
-    ctx.audit(
-        "export.exceptions",
-        {
-            "page": "exceptions",
-            "format": fmt,
-            "filters": filters.as_query(),
-            "rows": len(rows),
-            "records": len({r["record_key"] for r in rows}),
-            "people": len(people),
-            "person_ids": people,
-        },
-    )
     name = f"exceptions-{ctx.code}.{fmt}"
     return Response(
         data,
@@ -282,9 +259,19 @@ async def exceptions_page(request: Request, ctx: Tenancy):
     filters = Filters.parse(request.query_params)
 
     def load() -> tuple[TableView, list[dict]]:
-        rows = list_queue(ctx, filters)
-        view = TableView.build(request, rows, COLUMNS)
-        audit_view(ctx, filters, view.total, view.rows)
+        total = filters.count(ctx)
+
+        def fetch(sort: str | None, direction: str, offset: int, limit: int) -> list[dict]:
+            return filters.rows(
+                ctx,
+                context={"total": total},
+                sort=sort,
+                descending=direction == "desc",
+                offset=offset,
+                limit=limit,
+            )
+
+        view = TableView.paged(request, fetch, total, COLUMNS)
         return view, owner_trend(ctx, filters)
 
     view, trend = await run_in_threadpool(load)
@@ -363,14 +350,26 @@ class ActionRequest(BaseModel):
 
 
 @api.get("/tenants/{tenant}/exceptions")
-def exceptions_api(request: Request, ctx: Tenancy) -> dict:
+def exceptions_api(request: Request, ctx: Tenancy, limit: int = 200, offset: int = 0) -> dict:
     """The queue: query parameters year, cycle, layout, field, school, owner, severity,
-    status (active by default; all), rule. Blocking first."""
+    status (active by default; all), rule. Blocking first; `count` is the whole queue's size,
+    `limit` (at most 1,000) and `offset` take one page of it."""
     ctx.require(permissions.VIEW_STUDENTS)
     filters = Filters.parse(request.query_params)
-    rows = list_queue(ctx, filters)
-    audit_view(ctx, filters, len(rows), rows)
-    return {"filters": filters.as_query(), "count": len(rows), "exceptions": rows}
+    if limit < 1 or offset < 0:
+        raise ValidationError("limit is at least 1 and offset at least 0")
+    total = filters.count(ctx)
+    ctx.require(permissions.VIEW_STUDENTS)
+    rows = filters.rows(
+        ctx, context={"total": total}, limit=min(limit, MAX_API_PAGE), offset=offset
+    )
+    return {
+        "filters": filters.as_query(),
+        "count": total,
+        "offset": offset,
+        "limit": min(limit, MAX_API_PAGE),
+        "exceptions": rows,
+    }
 
 
 @api.get("/tenants/{tenant}/exceptions/export")
