@@ -144,3 +144,24 @@ def test_openapi_document_lists_the_api(web):
     assert "/api/v1/tenants/{tenant}/today" in doc["paths"]
     assert "/api/v1/tenants/{tenant}/daily" in doc["paths"]
     assert all(not path.startswith("/t/") for path in doc["paths"])  # pages are not the API
+
+
+def test_single_sign_on_through_a_trusted_proxy_starts_an_ordinary_session(web, monkeypatch):
+    client = web.anonymous()
+    assert client.get("/sign-in/sso").status_code == 404  # off unless configured
+    monkeypatch.setenv("NEXUS_SSO_HEADER", "X-Forwarded-Preferred-Username")
+    monkeypatch.setenv("NEXUS_SSO_PROXIES", "10.0.0.5")
+    header = {"X-Forwarded-Preferred-Username": "operator"}
+    # The test client is not the trusted proxy: the header is ignored.
+    assert client.get("/sign-in/sso", headers=header).status_code == 403
+    assert "nexus_session" not in client.cookies
+    monkeypatch.setenv("NEXUS_SSO_PROXIES", "testclient")  # the test client's address
+    assert "Sign in with your district account" in client.get("/sign-in").text
+    unknown = client.get("/sign-in/sso", headers={"X-Forwarded-Preferred-Username": "nobody"})
+    assert unknown.status_code == 403 and "nexus_session" not in client.cookies
+    signed = client.get("/sign-in/sso?next=/t/demo/today", headers=header)
+    assert signed.status_code == 303 and signed.headers["location"] == "/t/demo/today"
+    # Later requests need no header: an ordinary session, CSRF and all.
+    me = client.get("/api/v1/me").json()
+    assert me["username"] == "operator" and me["via"] == "session"
+    assert client.post("/t/demo/daily").status_code == 403  # no CSRF token

@@ -11,12 +11,12 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from nexus.store.accounts import SignInRefused, authenticate, visible_tenants
+from nexus.store.accounts import SignInRefused, authenticate, get_user, visible_tenants
 from nexus.web.security import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
@@ -55,6 +55,7 @@ def _sign_in_form(request: Request, error: str | None = None, status: int = 200)
         sign_in_token=token,
         next=_safe_next(request.query_params.get("next")),
         error=error,
+        sso=sso_settings()[0] is not None,
     )
     response.set_cookie(
         SIGN_IN_COOKIE,
@@ -100,6 +101,12 @@ async def sign_in(
     if isinstance(token, SignInRefused):
         return _sign_in_form(request, str(token), status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
+    _set_session_cookie(request, response, token)
+    response.delete_cookie(SIGN_IN_COOKIE, path="/sign-in")
+    return response
+
+
+def _set_session_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -109,7 +116,49 @@ async def sign_in(
         secure=secure_cookies(request),
         path="/",
     )
-    response.delete_cookie(SIGN_IN_COOKIE, path="/sign-in")
+
+
+def sso_settings() -> tuple[str | None, set[str]]:
+    """Single sign-on through a trusted proxy: (the identity header, the proxy addresses).
+
+    NEXUS_SSO_HEADER names the header the proxy (oauth2-proxy, the district's SSO gateway)
+    sets to the verified username, e.g. X-Forwarded-Preferred-Username; NEXUS_SSO_PROXIES lists
+    the addresses it is trusted from (default 127.0.0.1). Unset header: SSO is off."""
+    import os
+
+    header = os.environ.get("NEXUS_SSO_HEADER") or None
+    proxies = {p.strip() for p in os.environ.get("NEXUS_SSO_PROXIES", "127.0.0.1").split(",")}
+    return header, {p for p in proxies if p}
+
+
+@router.get("/sign-in/sso")
+async def sign_in_sso(request: Request) -> Response:
+    """Start a Nexus session for the identity a trusted SSO proxy vouches for.
+
+    Only this route reads the header; every later request is an ordinary session with its CSRF
+    token. The account must exist and be active: nothing is created on first sign-in."""
+    header, proxies = sso_settings()
+    if header is None:
+        raise HTTPException(404, "single sign-on is not configured")
+    client = request.client.host if request.client else None
+    if client not in proxies:
+        raise HTTPException(403, "single sign-on is accepted only through the district's proxy")
+    username = (request.headers.get(header) or "").strip().lower()
+    store = store_of(request)
+
+    def start() -> str | None:
+        with account_writes(store), store.engine.begin() as conn:
+            user = get_user(conn, username) if username else None
+            if user is None or not user.active:
+                return None
+            token, _ = start_session(conn, user, client)
+        return token
+
+    token = await run_in_threadpool(start)
+    if token is None:
+        raise HTTPException(403, "no active Nexus account for this identity: ask an administrator")
+    response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    _set_session_cookie(request, response, token)
     return response
 
 
