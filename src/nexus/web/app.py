@@ -93,7 +93,7 @@ def create_app(
         summary="Missouri MOSIS operational data platform: the operator's workspace and API",
         version="1",
         lifespan=lifespan,
-        docs_url="/api/v1/docs",
+        docs_url=None,  # Swagger UI loads from a CDN; the document itself is served
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
