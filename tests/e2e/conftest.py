@@ -74,7 +74,7 @@ _ACCESSIBILITY_JS = """() => {
   const h1 = document.querySelectorAll('h1').length;
   if (h1 !== 1) problems.push(`${h1} <h1> elements (one expected)`);
   if (!document.documentElement.getAttribute('lang')) problems.push('<html> has no lang');
-  for (const th of document.querySelectorAll('thead th')) {
+  for (const th of document.querySelectorAll('th')) {
     if (!th.getAttribute('scope')) {
       problems.push(`<th> "${th.textContent.trim().slice(0, 40)}" has no scope`);
     }

@@ -142,6 +142,12 @@ def test_mart_chart_drill_to_students_and_the_admin_finds_the_audit_row(
     site.visit(page, "/t/demo/marts", "marts")
     chart = page.locator("figure.chart svg").first
     assert chart.is_visible(), "the mart's chart is not drawn"
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile(r"^How .* is defined$")).click()
+    assert "/t/demo/marts/indicators/" in page.url, page.url
+    site.shoot(page, "marts-indicator-definition")
+    site.check_page(page, "indicator definition")
+    page.go_back()
     drills = page.get_by_role("link", name="students")
     assert drills.count() >= 1, "no cell offers its students"
     with page.expect_navigation():
