@@ -109,3 +109,28 @@ def test_another_tenants_operator_gets_not_found(site: Site, day, page):
     district = json.loads((site.district / "district.json").read_text())["name"]
     assert district not in page.content(), "the 404 page names the other tenant's district"
     site.visit(page, f"/t/demo/jobs/{day['job_id']}", "job-foreign-tenant", status=404, check=False)
+
+
+def test_compare_a_students_values_from_an_exception(site: Site, day, page):
+    site.sign_in(page, "operator")
+    site.visit(page, "/t/demo/compare", "compare-empty")
+    # An exception of a student who has a MOSIS ID (the API, with the browser's session).
+    answer = page.request.get(
+        f"{site.url}/api/v1/tenants/demo/exceptions?cycle=october&status=all&limit=1000"
+    )
+    assert answer.ok, answer.status
+    found = [x for x in answer.json()["exceptions"] if x.get("state_id")]
+    assert found, "no exception of a student with a MOSIS ID"
+    site.visit(page, f"/t/demo/exceptions/{found[0]['exception_id']}", "exception-to-compare")
+    link = page.get_by_role("link", name="Compare this student's")
+    assert link.count() == 1, f"exception page {page.url} offers no comparison"
+    with page.expect_navigation():
+        link.click()
+    assert "/t/demo/compare?" in page.url, page.url
+    site.shoot(page, "compare-student")
+    site.check_page(page, "compare")
+    fields = page.get_by_role("table", name="Field by field").locator("tbody tr")
+    assert fields.count() >= 5, "the comparison shows too few fields"
+    assert "student_core" in page.locator("main h2").first.inner_text()
+    compared = site.audit_rows("view.compare")
+    assert compared and compared[-1]["user_name"] == "operator"
