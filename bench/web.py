@@ -260,7 +260,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--today", default=f"{YEAR - 1}-10-20", help="the daily run's date")
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the store (printed) to --reuse")
+    parser.add_argument(
+        "--reuse",
+        nargs=2,
+        metavar=("HOME", "DATABASE_URL"),
+        help="skip setup and the daily runs: load-test a store kept with --keep",
+    )
     parser.add_argument("--json", action="store_true")
     opts = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -268,22 +274,30 @@ def main() -> None:
     say(f"synthesising {opts.students:,} students (cached under {bench_validate.WORK})")
     folder = bench_validate.synthesise(bench_validate.WORK, opts.students, opts.seed, opts.defects)
     home = WORK / f"home-{os.getpid()}"
-    shutil.rmtree(home, ignore_errors=True)
     url = f"duckdb:///{home / 'nexus.duckdb'}"
     pg_name = None
-    if opts.postgresql:
-        import map as bench_map  # bench/map.py: _pg_create, _pg_drop
+    first = second = None
+    if opts.reuse:
+        home, url = Path(opts.reuse[0]), opts.reuse[1]
+        opts.keep = True
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+        if opts.postgresql:
+            import map as bench_map  # bench/map.py: _pg_create, _pg_drop
 
-        pg_name, url = bench_map._pg_create(opts.postgresql)
+            pg_name, url = bench_map._pg_create(opts.postgresql)
     server = None
     try:
-        _child("setup", home, url, folder)
-        say("daily pipeline, first run (ingest, map, validate, marts, extract)")
-        first = _child("daily", home, url, opts.today)
-        say(f"  {first['seconds']:.1f} s, {first['status']}")
-        say("daily pipeline, second run on unchanged data")
-        second = _child("daily", home, url, opts.today)
-        say(f"  {second['seconds']:.1f} s, {second['status']}")
+        if not opts.reuse:
+            _child("setup", home, url, folder)
+            say("daily pipeline, first run (ingest, map, validate, marts, extract)")
+            first = _child("daily", home, url, opts.today)
+            say(f"  {first['seconds']:.1f} s, {first['status']}")
+            say("daily pipeline, second run on unchanged data")
+            second = _child("daily", home, url, opts.today)
+            say(f"  {second['seconds']:.1f} s, {second['status']}")
+        if opts.keep:
+            say(f"kept: --reuse {home} {url}")
         server, base = _serve(home, url)
         say(f"load: {opts.users} users for {opts.seconds:.0f} s, think {opts.think} s, on {base}")
         load = _child("load", base, opts.users, opts.seconds, opts.think)
@@ -299,7 +313,7 @@ def main() -> None:
             if pg_name is not None:
                 bench_map._pg_drop(opts.postgresql, pg_name)
     report = {
-        "backend": "postgresql" if pg_name else "duckdb",
+        "backend": "duckdb" if url.startswith("duckdb") else "postgresql",
         "students": opts.students,
         "daily_first": first,
         "daily_second": second,
@@ -312,6 +326,8 @@ def main() -> None:
         return
     print(f"\n{report['backend']}, {opts.students:,} students")
     for label, run in (("first", first), ("second", second)):
+        if run is None:
+            continue
         print(f"daily pipeline ({label} run): {run['seconds']:.1f} s, {run['status']}")
         for s in run["steps"]:
             print(

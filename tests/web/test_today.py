@@ -39,3 +39,26 @@ def test_another_tenants_today_is_not_found(seeded):
     assert client.get("/t/demo/today").status_code == 404
     assert client.get("/api/v1/tenants/demo/today").status_code == 404
     assert client.get("/t/nonexistent/today").status_code == 404
+
+
+def test_today_follows_the_work_done_on_exceptions(seeded):
+    """The summary is kept between requests; suppressing an exception must still show at once."""
+    client = seeded.client("operator")
+    before = client.get("/api/v1/tenants/demo/today").json()["cycles"][0]["owners"]
+    blocking = client.get(
+        "/api/v1/tenants/demo/exceptions?severity=blocking&status=open&limit=1"
+    ).json()["exceptions"][0]
+    owner_before = next(o for o in before if o["owner"] == blocking["owner"])
+    done = client.post(
+        "/api/v1/tenants/demo/exceptions/actions",
+        json={
+            "ids": [blocking["exception_id"]],
+            "action": "suppress",
+            "reason": "DESE approved",
+            "until": "2099-06-30",
+        },
+    )
+    assert done.status_code == 200, done.text
+    after = client.get("/api/v1/tenants/demo/today").json()["cycles"][0]["owners"]
+    owner_after = next((o for o in after if o["owner"] == blocking["owner"]), {"blocking": 0})
+    assert owner_after["blocking"] == owner_before["blocking"] - 1

@@ -8,6 +8,7 @@ every role sees it.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -16,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from nexus.errors import NexusError
 from nexus.integration import runs as ingestion_runs
-from nexus.store.validation_tables import validation_runs
+from nexus.store.tables import ingestion_runs as ingestion_runs_table
+from nexus.store.validation_tables import validation_exceptions, validation_runs
 from nexus.store.workspace_tables import pipeline_runs, schedules
 from nexus.validation.readiness import readiness, top_by_owner
 from nexus.web.security import Tenancy, TenantContext
@@ -87,8 +89,72 @@ def _pipeline(conn: sa.Connection, tenant_id: int) -> tuple[list[dict], datetime
     return recent, next_fire
 
 
+def _fingerprint(conn: sa.Connection, tenant_id: int) -> tuple:
+    """What the Today page is computed from, in one cheap query: a new run of any kind, an
+    exception's change (assign, suppress, resolve) or a schedule's change alters it. Work
+    still running is reported so the page is never served from the cache meanwhile."""
+    i, v, p, e, s = (
+        ingestion_runs_table,
+        validation_runs,
+        pipeline_runs,
+        validation_exceptions,
+        schedules,
+    )
+
+    def scalar(select) -> sa.ScalarSelect:
+        return select.scalar_subquery()
+
+    row = conn.execute(
+        sa.select(
+            scalar(sa.select(sa.func.max(i.c.run_id)).where(i.c.tenant_id == tenant_id)),
+            scalar(
+                sa.select(sa.func.count())
+                .select_from(i)
+                .where(i.c.tenant_id == tenant_id, i.c.ended_at.is_(None))
+            ),
+            scalar(sa.select(sa.func.max(v.c.validation_run_id)).where(v.c.tenant_id == tenant_id)),
+            scalar(sa.select(sa.func.max(p.c.pipeline_run_id)).where(p.c.tenant_id == tenant_id)),
+            scalar(
+                sa.select(sa.func.count())
+                .select_from(p)
+                .where(p.c.tenant_id == tenant_id, p.c.ended_at.is_(None))
+            ),
+            scalar(sa.select(sa.func.max(e.c.updated_at)).where(e.c.tenant_id == tenant_id)),
+            scalar(sa.select(sa.func.max(s.c.next_fire_at)).where(s.c.tenant_id == tenant_id)),
+            scalar(
+                sa.select(sa.func.count())
+                .select_from(s)
+                .where(s.c.tenant_id == tenant_id, s.c.enabled.is_(True))
+            ),
+        )
+    ).one()
+    return tuple(row)
+
+
+# (database, tenant) -> (fingerprint, summary): the page's figures change only with new runs
+# or exception changes, while every operator of the district opens it all day.
+_CACHE: dict[tuple[str, int], tuple[tuple, dict]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
 def today_summary(ctx: TenantContext) -> dict:
-    """Everything the Today page shows, as one JSON-ready dict."""
+    """Everything the Today page shows, as one JSON-ready dict (cached until its inputs move)."""
+    with ctx.store.engine.connect() as conn:
+        fingerprint = _fingerprint(conn, ctx.tenant_id)
+    key = (ctx.store.settings.database_url, ctx.tenant_id)
+    running = fingerprint[1] or fingerprint[4]
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None and hit[0] == fingerprint and not running:
+        summary = hit[1]
+    else:
+        summary = _compute(ctx)
+        with _CACHE_LOCK:
+            _CACHE[key] = (fingerprint, summary)
+    return {**summary, "as_of": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def _compute(ctx: TenantContext) -> dict:
     store, tenant = ctx.store, ctx.tenant
     with store.engine.connect() as conn:
         sources = _last_runs_per_source(conn, tenant.tenant_id)
@@ -115,7 +181,6 @@ def today_summary(ctx: TenantContext) -> dict:
         )
     return {
         "tenant": tenant.code,
-        "as_of": datetime.now(UTC).isoformat(timespec="seconds"),
         "sources": sources,
         "pipeline_runs": [
             {
