@@ -207,13 +207,18 @@ def _expand(family: str, doc: dict, version: dict, year: int) -> list[Indicator]
 
 def indicators(year: int | str) -> list[Indicator]:
     """Every indicator defined for the school year (its ending year, or `2026-27`)."""
-    school_year = parse_school_year(year)
+    return list(_indicators_of(parse_school_year(year)))
+
+
+@cache
+def _indicators_of(school_year: int) -> tuple[Indicator, ...]:
+    # The definitions are files of the package: expanded once per year and process.
     found: list[Indicator] = []
     for family, doc in _files().items():
         version = _version_for(doc, school_year)
         if version is not None:
             found.extend(_expand(family, doc, version, school_year))
-    return found
+    return tuple(found)
 
 
 def indicator(name: str, year: int | str) -> Indicator:

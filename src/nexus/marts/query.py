@@ -105,10 +105,10 @@ def cells(
         else:
             query = query.where(a.c.grade_level == ALL)
         rows = [dict(r) for r in conn.execute(query).mappings()]
+        # Whether the year was refreshed at all (an empty cell list is then a real answer);
+        # EXISTS stops at the first row instead of counting a year's aggregates.
         refreshed = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(a)
-            .where(a.c.tenant_id == tenant_id, a.c.school_year == school_year)
+            sa.select(sa.exists().where(a.c.tenant_id == tenant_id, a.c.school_year == school_year))
         ).scalar_one()
     if not refreshed:
         raise MartError(

@@ -667,9 +667,15 @@ TREND_BY = {
 
 
 def trend(
-    store: Store, tenant_code: str, by: str = "cycle", school_year: int | None = None
+    store: Store,
+    tenant_code: str,
+    by: str = "cycle",
+    school_year: int | None = None,
+    cycle: str | None = None,
+    last_runs: int | None = None,
 ) -> list[dict]:
-    """Per validation run and group: exceptions found, blocking ones, and new ones."""
+    """Per validation run and group: exceptions found, blocking ones, and new ones (of the
+    year and cycle when given; of the newest `last_runs` validation runs when given)."""
     if by not in TREND_BY:
         raise ValidationError(f"--by {by!r}: one of {', '.join(TREND_BY)}")
     r, v, e = mosis_validation_results, validation_runs, validation_exceptions
@@ -710,6 +716,18 @@ def trend(
         )
         if school_year is not None:
             q = q.where(v.c.school_year == school_year)
+        if cycle is not None:
+            q = q.where(v.c.cycle == cycle)
+        if last_runs:
+            newest = sa.select(v.c.validation_run_id).where(v.c.tenant_id == tenant_id)
+            if school_year is not None:
+                newest = newest.where(v.c.school_year == school_year)
+            if cycle is not None:
+                newest = newest.where(v.c.cycle == cycle)
+            newest = newest.order_by(v.c.validation_run_id.desc()).limit(last_runs)
+            # A plain list: PostgreSQL's planner then reaches the results by their key.
+            ids = [int(x) for x in conn.execute(newest).scalars()]
+            q = q.where(r.c.validation_run_id.in_(ids))
         return [
             {
                 "validation_run_id": int(x.validation_run_id),

@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from nexus.mosis.cycles import CYCLES, parse_collection
 from nexus.mosis.layouts import parse_school_year
-from nexus.store.validation_tables import validation_exceptions
+from nexus.store.validation_tables import validation_exceptions, validation_runs
 from nexus.validation import exceptions as exc
 from nexus.validation.catalog import OWNERS, SEVERITIES
 from nexus.validation.findings import ValidationError
@@ -144,15 +144,33 @@ class Filters:
         return exc.count_exceptions(ctx.store, ctx.code, **self.service_filters())
 
 
+# (database, tenant, year, cycle, newest validation run) -> the owner trend: it changes only
+# when a validation runs (found, blocking and new are properties of the runs).
+_TREND_CACHE: dict[tuple, list[dict]] = {}
+
+
 def owner_trend(ctx: TenantContext, filters: Filters) -> list[dict]:
     """Exceptions found per owner in the last few validation runs (the filtered cycle, owner)."""
-    rows = exc.trend(ctx.store, ctx.code, "owner", filters.year)
-    if filters.cycle:
-        rows = [r for r in rows if r["cycle"] == filters.cycle]
+    v = validation_runs
+    newest = sa.select(sa.func.max(v.c.validation_run_id)).where(v.c.tenant_id == ctx.tenant_id)
+    if filters.year is not None:
+        newest = newest.where(v.c.school_year == filters.year)
+    if filters.cycle is not None:
+        newest = newest.where(v.c.cycle == filters.cycle)
+    with ctx.store.engine.connect() as conn:
+        last = conn.execute(newest).scalar()
+    key = (ctx.store.settings.database_url, ctx.tenant_id, filters.year, filters.cycle, last)
+    rows = _TREND_CACHE.get(key)
+    if rows is None:
+        rows = exc.trend(
+            ctx.store, ctx.code, "owner", filters.year, filters.cycle, last_runs=TREND_RUNS
+        )
+        if len(_TREND_CACHE) > 256:
+            _TREND_CACHE.clear()
+        _TREND_CACHE[key] = rows
     if filters.owner:
         rows = [r for r in rows if r["owner"] == filters.owner.split(":", 1)[0]]
-    last = sorted({r["validation_run_id"] for r in rows})[-TREND_RUNS:]
-    return [r for r in rows if r["validation_run_id"] in last]
+    return rows
 
 
 def _owned(ctx: TenantContext, ids: list[int]) -> None:

@@ -37,7 +37,12 @@ from nexus.marts.query import cells, drill, schools
 from nexus.marts.refresh import refresh
 from nexus.marts.suppression import HIDDEN
 from nexus.mosis.layouts import DEFAULT_SCHOOL_YEAR, parse_school_year, school_year_label
-from nexus.store.mart_tables import ALL, DISTRICT_UNIT, grade_card_aggregates
+from nexus.store.mart_tables import (
+    ALL,
+    DISTRICT_UNIT,
+    grade_card_aggregates,
+    grade_card_refresh_state,
+)
 from nexus.web import permissions
 from nexus.web.pages.jobs import start_job
 from nexus.web.security import Tenancy, TenantContext
@@ -76,15 +81,17 @@ class Selection(BaseModel):
 
 
 def _refreshed_years(ctx: TenantContext) -> list[int]:
-    a = grade_card_aggregates
+    # The refresh state has a row per year and indicator built: far smaller than the
+    # aggregates, and the same years.
+    r = grade_card_refresh_state
     with ctx.store.engine.connect() as conn:
         return [
             int(y)
             for y in conn.execute(
-                sa.select(a.c.school_year)
-                .where(a.c.tenant_id == ctx.tenant_id)
+                sa.select(r.c.school_year)
+                .where(r.c.tenant_id == ctx.tenant_id)
                 .distinct()
-                .order_by(a.c.school_year.desc())
+                .order_by(r.c.school_year.desc())
             ).scalars()
         ]
 
