@@ -96,9 +96,11 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """One headless Chromium (the OS package) for the session."""
+    """One headless Chromium (the OS package) for the e2e tests. Package-scoped: Playwright's
+    sync API keeps an event loop running in this thread while it is started, so it must be
+    stopped before the worker goes on to other packages' tests."""
     if not Path(CHROMIUM).exists():
         reason = f"{CHROMIUM} is absent: install Debian's chromium package (see .ci/run)"
         if os.environ.get("NEXUS_TEST_REQUIRE_BROWSER") == "1":

@@ -428,3 +428,21 @@ def test_status_before_any_build(nexus, tenant):
     assert result.exit_code == 0 and "nothing built" in result.stdout
     found = json.loads(nexus("edfi", "status", "--year", "2026-27", "--json").stdout)
     assert found["resources"] == [] and found["last_build"] is None
+
+
+def test_send_from_a_thread_already_running_an_event_loop(nexus, store, district, ods, tmp_path):
+    """A caller inside async code (an event loop running in its thread) can still send: the
+    send's own loop then runs in a thread of its own instead of failing in asyncio.run."""
+    import asyncio
+
+    from nexus.edfi.send import run_send
+
+    build(nexus, tmp_path)
+    add_connection(nexus, ods)
+
+    async def caller():
+        return run_send(store, "demo", 2027, "state-ods")
+
+    result = asyncio.run(caller())
+    assert result.status == "succeeded"
+    assert len(ods.items["studentAssessments"]) == 4

@@ -20,6 +20,7 @@ import asyncio
 import getpass
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -108,6 +109,19 @@ def api_settings(store: Store, tenant_id: int, connection_name: str) -> ApiSetti
         raise EdfiError(f"connection {connection_name!r}: bad option ({exc})") from None
 
 
+def _run_to_end(coroutine):
+    """Run the send's coroutine to its end from synchronous code.
+
+    `asyncio.run` refuses to start where this thread already runs an event loop (a caller
+    inside async code, a test tool's loop): the coroutine then gets a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nexus-edfi-send") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def run_send(
     store: Store,
     tenant_code: str,
@@ -147,7 +161,7 @@ def run_send(
         ).scalar_one()
     sender = _Sender(store, tenant.tenant_id, school_year, connection_name, send_id, only)
     try:
-        result = asyncio.run(sender.run(settings, transport))
+        result = _run_to_end(sender.run(settings, transport))
     except EdfiError as exc:
         _finish(store, tenant.tenant_id, send_id, "failed", str(exc), sender.result)
         raise
