@@ -165,8 +165,13 @@ def worker_load(base: str, users: str, seconds: str, think: str) -> dict:
     samples: dict = {}
 
     async def run() -> None:
-        # Warm-up: one pass of every route by one user, not counted.
-        await _user(base, 0, urls, time.monotonic() + 0.1, 0, {})
+        # Warm-up, not counted: one user requests every route once (caches filled, pools open).
+        import httpx
+
+        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+            await _sign_in(client, "bench-operator")
+            for _, url in urls:
+                await client.get(url)
         until = time.monotonic() + float(seconds)
         await asyncio.gather(
             *(_user(base, i, urls, until, float(think), samples) for i in range(int(users)))
