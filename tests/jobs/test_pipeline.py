@@ -170,7 +170,7 @@ def test_another_process_holding_the_tenant_lock_refuses_the_run(
     assert run_daily(store, TENANT, today=TODAY).status == "failed"
 
 
-def _running(store, tenant_id: int, reason: str, started: datetime) -> int:
+def _running(store, tenant_id: int, host: str, pid: int, started: datetime) -> int:
     with store.engine.begin() as conn:
         return conn.execute(
             pipeline_runs.insert()
@@ -179,7 +179,8 @@ def _running(store, tenant_id: int, reason: str, started: datetime) -> int:
                 trigger="schedule",
                 started_by="schedule 1",
                 status="running",
-                reason=reason,
+                hostname=host,
+                pid=pid,
                 steps=[{"step": "ingest", "target": "sis", "status": "running"}],
                 started_at=started,
             )
@@ -191,9 +192,7 @@ def test_a_crashed_run_left_running_does_not_block_forever(store, backend, synth
     tenant_id = make_tenant(store, synthetic, tmp_path / "missing", config=INGEST_ONLY)
     now = datetime.now(UTC)
     # A live run on another machine, started a minute ago.
-    elsewhere = _running(
-        store, tenant_id, "running on db-host-2, process 4242", now - timedelta(minutes=1)
-    )
+    elsewhere = _running(store, tenant_id, "db-host-2", 4242, now - timedelta(minutes=1))
     if backend.name == "duckdb":
         with pytest.raises(
             PipelineBusy, match=f"daily run {elsewhere} of {TENANT} is running on db-host-2"
@@ -220,7 +219,7 @@ def test_a_crashed_run_left_running_does_not_block_forever(store, backend, synth
     # A run of a process on this host that has ended.
     import socket
 
-    dead = _running(store, tenant_id, f"running on {socket.gethostname()}, process 999999999", now)
+    dead = _running(store, tenant_id, socket.gethostname(), 999999999, now)
     run_daily(store, TENANT, today=TODAY)
     with store.engine.connect() as conn:
         assert get_pipeline_run(conn, tenant_id, dead)["status"] == "failed"

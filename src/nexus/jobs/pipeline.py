@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import socket
 import threading
 from collections.abc import Callable
@@ -73,7 +72,6 @@ BLOCKED, SKIPPED = "blocked", "skipped"
 TRIGGERS = ("manual", "web", "schedule")
 EXIT_CODES = {SUCCEEDED: 0, PARTIAL: 3, FAILED: 1}
 # While a run is running its `reason` says where, so another process can tell a dead one.
-_OWNER = re.compile(r"^running on (?P<host>\S+), process (?P<pid>\d+)$")
 
 _local_locks: dict[tuple[str, int], threading.Lock] = {}
 _local_guard = threading.Lock()
@@ -220,7 +218,8 @@ def run_daily(
                         trigger=trigger,
                         started_by=who,
                         status=RUNNING,
-                        reason=f"running on {socket.gethostname()}, process {os.getpid()}",
+                        hostname=socket.gethostname(),
+                        pid=os.getpid(),
                         steps=[],
                         started_at=started,
                     )
@@ -248,18 +247,18 @@ def reap_stale(
     free, so whoever left a row running is gone. Otherwise a row is dead when its process (on
     this host) has ended, when it is this process's own (its lock is held by the caller), or
     when it is older than `stale_after`. Returns the ids marked failed."""
+    p = pipeline_runs
     rows = conn.execute(
-        sa.select(
-            pipeline_runs.c.pipeline_run_id, pipeline_runs.c.reason, pipeline_runs.c.started_at
-        ).where(pipeline_runs.c.tenant_id == tenant.tenant_id, pipeline_runs.c.status == RUNNING)
+        sa.select(p.c.pipeline_run_id, p.c.hostname, p.c.pid, p.c.started_at).where(
+            p.c.tenant_id == tenant.tenant_id, p.c.status == RUNNING
+        )
     ).all()
     now = _now()
     reaped = []
-    for run_id, reason, started_at in rows:
+    for run_id, host, pid, started_at in rows:
         if started_at.tzinfo is None:
             started_at = started_at.replace(tzinfo=UTC)
-        owner = _OWNER.match(reason or "")
-        host, pid = (owner["host"], int(owner["pid"])) if owner else (None, None)
+        owner = host is not None
         if lock_was_free:
             why = "abandoned: its process ended before the run finished (its lock was free)"
         elif host == socket.gethostname() and pid == os.getpid():

@@ -106,6 +106,9 @@ pipeline_runs = sa.Table(
     sa.Column("reason", sa.Text),
     # [{"step", "target", "status", "started_at", "ended_at", "seconds", "counts", "reason"}]
     sa.Column("steps", sa.JSON, nullable=False),
+    # Where it runs: a run left `running` by a process that has ended is reaped (jobs.pipeline).
+    sa.Column("hostname", sa.String(200)),
+    sa.Column("pid", sa.Integer),
     _ts("started_at", nullable=False),
     _ts("ended_at"),
     sa.PrimaryKeyConstraint("tenant_id", "pipeline_run_id"),

@@ -90,6 +90,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("steps", sa.JSON(), nullable=False),
+        sa.Column("hostname", sa.String(length=200), nullable=True),
+        sa.Column("pid", sa.Integer(), nullable=True),
         _ts("started_at", nullable=False),
         _ts("ended_at"),
         sa.PrimaryKeyConstraint("tenant_id", "pipeline_run_id", name=op.f("pk_pipeline_runs")),
