@@ -212,6 +212,32 @@ def run_entities(conn: sa.Connection, tenant_id: int, run_id: int) -> dict[str, 
     return out
 
 
+def run_totals(conn: sa.Connection, tenant_id: int, run_ids: list[int]) -> dict[int, dict]:
+    """Per run: how many entities it took and its record deltas summed over them, in one query
+    (lists of runs; `run_entities` gives one run's detail)."""
+    e = ingestion_entities
+    if not run_ids:
+        return {}
+    rows = conn.execute(
+        sa.select(
+            e.c.run_id,
+            sa.func.count().label("entities"),
+            sa.func.sum(e.c.rows_new).label("new"),
+            sa.func.sum(e.c.rows_changed).label("changed"),
+            sa.func.sum(e.c.rows_unchanged).label("unchanged"),
+            sa.func.sum(e.c.rows_deleted).label("deleted"),
+            sa.func.sum(e.c.rows_error).label("errors"),
+        )
+        .where(e.c.tenant_id == tenant_id, e.c.run_id.in_(run_ids))
+        .group_by(e.c.run_id)
+    ).mappings()
+    found = {
+        int(r["run_id"]): {k: int(v or 0) for k, v in r.items() if k != "run_id"} for r in rows
+    }
+    empty = dict.fromkeys(("entities", "new", "changed", "unchanged", "deleted", "errors"), 0)
+    return {int(run_id): found.get(int(run_id), dict(empty)) for run_id in run_ids}
+
+
 def run_files(conn: sa.Connection, run_id: int, tenant_id: int | None = None) -> list[dict]:
     query = (
         sa.select(ingestion_files)

@@ -36,7 +36,6 @@ api = APIRouter(tags=["runs"])
 
 RUNS_LISTED = 500
 ERRORS_PER_PAGE = 100
-DELTAS = ("new", "changed", "unchanged", "deleted", "errors")
 
 INGESTION_COLUMNS = [
     Column("run_id", "run", numeric=True),
@@ -70,29 +69,11 @@ def _ingest_connections(conn: sa.Connection, tenant_id: int) -> list[Connection]
 
 def ingestion_run_rows(ctx: TenantContext) -> list[dict]:
     """The tenant's ingestion runs, newest first, with their entity deltas summed."""
+    keep = ("run_id", "kind", "source", "started_at", "ended_at", "started_by", "status", "reason")
     with ctx.store.engine.connect() as conn:
-        out = []
-        for run in ingestion_runs.list_runs(conn, ctx.tenant_id, limit=RUNS_LISTED):
-            entities = ingestion_runs.run_entities(conn, ctx.tenant_id, run["run_id"])
-            totals = {k: sum(int(e[k] or 0) for e in entities.values()) for k in DELTAS}
-            out.append(
-                {
-                    k: run[k]
-                    for k in (
-                        "run_id",
-                        "kind",
-                        "source",
-                        "started_at",
-                        "ended_at",
-                        "started_by",
-                        "status",
-                        "reason",
-                    )
-                }
-                | {"entities": len(entities)}
-                | totals
-            )
-    return out
+        runs = ingestion_runs.list_runs(conn, ctx.tenant_id, limit=RUNS_LISTED)
+        totals = ingestion_runs.run_totals(conn, ctx.tenant_id, [r["run_id"] for r in runs])
+    return [{k: run[k] for k in keep} | totals[run["run_id"]] for run in runs]
 
 
 def runs_summary(ctx: TenantContext) -> dict:

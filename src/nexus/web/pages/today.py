@@ -32,30 +32,14 @@ CYCLES_SHOWN = 3
 
 
 def _last_runs_per_source(conn: sa.Connection, tenant_id: int) -> list[dict]:
-    seen: dict[tuple[str, str], dict] = {}
+    latest: dict[tuple[str, str], dict] = {}
     for run in ingestion_runs.list_runs(conn, tenant_id, limit=200):
-        key = (run["kind"], run["source"])
-        if key in seen:
-            continue
-        entities = ingestion_runs.run_entities(conn, tenant_id, run["run_id"])
-        totals = {
-            k: sum(int(e[k] or 0) for e in entities.values())
-            for k in ("new", "changed", "unchanged", "deleted", "errors")
-        }
-        seen[key] = {
-            "run_id": run["run_id"],
-            "kind": run["kind"],
-            "source": run["source"],
-            "status": run["status"],
-            "started_at": run["started_at"],
-            "ended_at": run["ended_at"],
-            "reason": run["reason"],
-            "entities": len(entities),
-            **totals,
-        }
-        if len(seen) >= SOURCES_SHOWN:
+        latest.setdefault((run["kind"], run["source"]), run)
+        if len(latest) >= SOURCES_SHOWN:
             break
-    return list(seen.values())
+    keep = ("run_id", "kind", "source", "status", "started_at", "ended_at", "reason")
+    totals = ingestion_runs.run_totals(conn, tenant_id, [r["run_id"] for r in latest.values()])
+    return [{k: run[k] for k in keep} | totals[run["run_id"]] for run in latest.values()]
 
 
 def _validated_cycles(conn: sa.Connection, tenant_id: int) -> list[tuple[int, str]]:
