@@ -72,7 +72,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _process_alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
+    """Whether a process of this host with that pid still runs (a run's owner, say)."""
     if not pid:
         return False
     try:
@@ -96,7 +97,7 @@ def reap_abandoned(conn: sa.Connection, tenant_id: int, source_system_id: int) -
     host = socket.gethostname()
     live = None
     for run_id, pid, hostname in rows:
-        if hostname == host and not _process_alive(pid):
+        if hostname == host and not process_alive(pid):
             conn.execute(
                 ingestion_runs.update()
                 .where(ingestion_runs.c.tenant_id == tenant_id, ingestion_runs.c.run_id == run_id)

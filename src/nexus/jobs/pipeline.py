@@ -42,7 +42,7 @@ from nexus.canonical import map_run
 from nexus.errors import NexusError
 from nexus.identity import district_gate
 from nexus.integration import ingest
-from nexus.integration.runs import RunResult
+from nexus.integration.runs import RunResult, process_alive
 from nexus.integration.sources import get_connection
 from nexus.jobs import notify
 from nexus.jobs.config import (
@@ -263,7 +263,7 @@ def reap_stale(
             why = "abandoned: its process ended before the run finished (its lock was free)"
         elif host == socket.gethostname() and pid == os.getpid():
             why = "abandoned: it stopped before the run finished"
-        elif host == socket.gethostname() and not _process_alive(pid):
+        elif host == socket.gethostname() and not process_alive(pid):
             why = f"abandoned: process {pid} ended before the run finished"
         elif now - started_at > stale_after:
             minutes = int(stale_after.total_seconds() // 60)
@@ -297,18 +297,6 @@ def reap_stale(
         log.info("daily run %s of %s marked failed: %s", run_id, tenant.code, why)
         reaped.append(run_id)
     return reaped
-
-
-def _process_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _steps_of(value: object) -> list[dict]:
